@@ -1,0 +1,190 @@
+// Package lease reads and moves the auto-stop lease of ModelArts notebooks.
+//
+// It holds a small net/http client for the ModelArts notebook API (AK/SK
+// signing or IAM password tokens), the typed errors callers branch on, and,
+// in the simulator sub-package, an http.Handler that answers like ModelArts.
+package lease
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// API limits of one lease renewal: the stop time is set as a duration from now.
+const (
+	MinDuration = time.Hour
+	MaxDuration = 72 * time.Hour
+)
+
+// Notebook statuses as ModelArts spells them.
+const (
+	StatusRunning  = "RUNNING"
+	StatusStopped  = "STOPPED"
+	StatusStarting = "STARTING"
+	StatusStopping = "STOPPING"
+)
+
+// Lease is a notebook's auto-stop policy. Times are epoch milliseconds.
+type Lease struct {
+	CreateAt int64  `json:"create_at,omitempty"`
+	Duration int64  `json:"duration,omitempty"`
+	Enable   bool   `json:"enable"`
+	Type     string `json:"type,omitempty"`
+	UpdateAt int64  `json:"update_at,omitempty"`
+}
+
+// StopTime is when the notebook auto-stops: create_at + duration.
+// It is the zero time when auto-stop is off or the lease is empty.
+func (l Lease) StopTime() time.Time {
+	if !l.Enable || l.CreateAt == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(l.CreateAt + l.Duration)
+}
+
+// IsTiming reports whether the lease is a scheduled stop (type compared case-insensitively;
+// an absent type counts as timing, the API's default).
+func (l Lease) IsTiming() bool {
+	return l.Type == "" || strings.EqualFold(l.Type, "timing")
+}
+
+// User is the IAM user who owns a notebook.
+type User struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Tag is a resource tag on a notebook.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Notebook is the part of a ModelArts notebook that leasebot uses.
+type Notebook struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Status      string `json:"status"`
+	Flavor      string `json:"flavor,omitempty"`
+	Feature     string `json:"feature,omitempty"`
+	Lease       Lease  `json:"lease"`
+	User        User   `json:"user,omitempty"`
+	Tags        []Tag  `json:"tags,omitempty"`
+	URL         string `json:"url,omitempty"`
+	WorkspaceID string `json:"workspace_id,omitempty"`
+}
+
+// StopTime is the notebook's lease stop time (see Lease.StopTime).
+func (n Notebook) StopTime() time.Time { return n.Lease.StopTime() }
+
+// Running reports whether the notebook is RUNNING.
+func (n Notebook) Running() bool { return strings.EqualFold(n.Status, StatusRunning) }
+
+// Tag returns the value of tag key and whether it is set.
+func (n Notebook) Tag(key string) (string, bool) {
+	for _, t := range n.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// Kind classifies a ModelArts failure so callers can branch on it.
+type Kind int
+
+// Error kinds.
+const (
+	KindOther       Kind = iota
+	KindNotFound         // HTTP 404, or 400 with ModelArts.6309 / ModelArts.6404
+	KindNotRunning       // ModelArts.6327, ModelArts.6307
+	KindOutOfRange       // ModelArts.6349
+	KindBusy             // ModelArts.6357
+	KindAuth             // HTTP 401 / 403
+	KindUnavailable      // 429, 5xx, network errors and timeouts, after retries
+)
+
+var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Sentinel errors matched by errors.Is against an *Error of the same kind.
+var (
+	ErrNotFound    = &Error{Kind: KindNotFound}
+	ErrNotRunning  = &Error{Kind: KindNotRunning}
+	ErrOutOfRange  = &Error{Kind: KindOutOfRange}
+	ErrBusy        = &Error{Kind: KindBusy}
+	ErrAuth        = &Error{Kind: KindAuth}
+	ErrUnavailable = &Error{Kind: KindUnavailable}
+)
+
+// Error is a failed ModelArts call. It never carries a credential.
+type Error struct {
+	Kind    Kind
+	Op      string // e.g. "renew lease"
+	ID      string // notebook ID, if any
+	Status  int    // HTTP status, 0 for network errors
+	Code    string // ModelArts error_code, e.g. "ModelArts.6309"
+	Message string // ModelArts error_msg
+	Err     error  // underlying network error, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.ID != "" {
+		b.WriteString(" ")
+		b.WriteString(e.ID)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Kind.String())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", e.Status)
+		if e.Code != "" {
+			b.WriteString(" " + e.Code)
+		}
+		b.WriteString(")")
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying network error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the sentinel of the same Kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Op == "" && t.Status == 0 && t.Code == "" && t.Kind == e.Kind
+}
+
+// KindOf returns the Kind of err, KindOther if it is not an *Error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindOther
+}
+
+// CodeOf returns the ModelArts error code carried by err, if any.
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
