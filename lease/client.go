@@ -1,0 +1,481 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures a Client.
+type Config struct {
+	Endpoint    string           // e.g. https://modelarts.eu-de.otc.t-systems.com; http only on loopback hosts
+	ProjectID   string           // project the notebooks live in
+	ListAll     bool             // list every user's notebooks (GET …/notebooks/all, needs admin rights)
+	Auth        Authenticator    // *AKSK or *IAMPassword
+	HTTPClient  *http.Client     // default: one with sane timeouts
+	RetryBudget time.Duration    // bound of one call, all attempts and waits included; default 15s
+	Now         func() time.Time // default time.Now; used to turn a target stop time into a duration
+	// Observe, if set, is called after every HTTP attempt with the call name
+	// (list, get, lease, renew, start, stop), the HTTP status (0 on a network
+	// error) and the attempt's duration.
+	Observe func(call string, status int, took time.Duration)
+}
+
+// Client calls the ModelArts notebook API. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base string // {endpoint}/v1/{project_id}
+	hc   *http.Client
+}
+
+const (
+	defaultBudget = 15 * time.Second
+	maxAttempts   = 6
+	backoffBase   = 200 * time.Millisecond
+	backoffCap    = 4 * time.Second
+	pageSize      = 50
+	maxBody       = 16 << 20
+)
+
+var defaultHTTPClient = &http.Client{
+	Timeout: 10 * time.Second,
+	Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   8,
+		ForceAttemptHTTP2:     true,
+	},
+}
+
+// New checks cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := checkEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("modelarts endpoint: %w", err)
+	}
+	if !validID(cfg.ProjectID) {
+		return nil, errors.New("modelarts project ID: want letters, digits, '-' or '_'")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("modelarts: no authenticator")
+	}
+	if v, ok := cfg.Auth.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = defaultHTTPClient
+	}
+	if cfg.RetryBudget <= 0 {
+		cfg.RetryBudget = defaultBudget
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Client{cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient}, nil
+}
+
+// checkEndpoint returns the endpoint without a trailing slash. Its errors
+// never quote the URL, which could carry credentials.
+func checkEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", errors.New("not an absolute URL")
+	}
+	if u.User != nil {
+		return "", errors.New("must not contain credentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("must not have a query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", errors.New("must use https (http only on loopback hosts)")
+		}
+	default:
+		return "", errors.New("must use https")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ListOptions filters List.
+type ListOptions struct {
+	Status string // e.g. "RUNNING"; empty lists every status
+}
+
+// List returns every notebook, fetching all pages (50 per request).
+// The retry budget applies to each page.
+func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) {
+	path := "/notebooks"
+	if c.cfg.ListAll {
+		path = "/notebooks/all"
+	}
+	var all []Notebook
+	seen := make(map[string]bool)
+	for offset := 0; ; {
+		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "offset": {strconv.Itoa(offset)}}
+		if opt.Status != "" {
+			q.Set("status", opt.Status)
+		}
+		var page struct {
+			Data  []Notebook `json:"data"`
+			Total int        `json:"total"`
+		}
+		if _, err := c.do(ctx, call{name: "list", op: "list notebooks", method: http.MethodGet, path: path, query: q, retry: retryAll}, &page); err != nil {
+			return nil, err
+		}
+		added := 0
+		for _, nb := range page.Data {
+			if !seen[nb.ID] {
+				seen[nb.ID] = true
+				all = append(all, nb)
+				added++
+			}
+		}
+		offset += len(page.Data)
+		// added == 0 stops a server that ignores offset from looping forever.
+		if len(page.Data) < pageSize || offset >= page.Total || added == 0 {
+			return all, nil
+		}
+	}
+}
+
+// Get returns one notebook, its lease included (this works whatever its status).
+func (c *Client) Get(ctx context.Context, id string) (Notebook, error) {
+	var nb Notebook
+	err := c.simple(ctx, call{name: "get", op: "get notebook", id: id, method: http.MethodGet, retry: retryAll}, &nb)
+	return nb, err
+}
+
+// GetLease returns the lease of a RUNNING notebook; any other status is KindNotRunning.
+func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
+	var l Lease
+	err := c.simple(ctx, call{name: "lease", op: "get lease", id: id, method: http.MethodGet, path: "/lease", retry: retryAll}, &l)
+	return l, err
+}
+
+// Renew moves the stop time of a RUNNING notebook to stop and returns the
+// stop time ModelArts reports. Each attempt sends duration = stop − now,
+// clamped into [MinDuration, MaxDuration], so retries keep the same target.
+// When the answer carries no lease (HTTP 204) the lease is read back; if
+// that read fails the renewal still stands and the stop time computed from
+// the sent duration is returned.
+func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
+	defer cancel()
+	var sent time.Time
+	var ms int64
+	body := func() []byte {
+		sent = c.cfg.Now()
+		ms = min(max(stop.Sub(sent).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
+		return fmt.Appendf(nil, `{"duration":%d,"type":"timing"}`, ms)
+	}
+	var l Lease
+	cl := call{name: "renew", op: "renew lease", id: id, method: http.MethodPatch, path: "/lease", body: body, retry: retryAll}
+	if err := c.simple(ctx, cl, &l); err != nil {
+		return time.Time{}, err
+	}
+	if l.CreateAt == 0 {
+		var err error
+		if l, err = c.GetLease(ctx, id); err != nil {
+			return sent.Add(time.Duration(ms) * time.Millisecond), nil
+		}
+	}
+	return l.StopTime(), nil
+}
+
+// Start starts a STOPPED notebook with an auto-stop after d (0: the
+// service's default of one hour). It is retried only on answers that say
+// the request was not processed (429, 503) or when no connection was made.
+func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
+	var q url.Values
+	if d != 0 {
+		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
+	}
+	var nb Notebook
+	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject, retry: retryUnprocessed}, &nb)
+	return nb, err
+}
+
+// Stop stops a RUNNING notebook, retried like Start.
+func (c *Client) Stop(ctx context.Context, id string) (Notebook, error) {
+	var nb Notebook
+	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject, retry: retryUnprocessed}, &nb)
+	return nb, err
+}
+
+func emptyObject() []byte { return []byte("{}") }
+
+type retryPolicy int
+
+const (
+	retryAll         retryPolicy = iota // 408, 429, 5xx and network errors
+	retryUnprocessed                    // 429, 503 and failed dials only
+)
+
+type call struct {
+	name, op, id string
+	method, path string // path below /v1/{project}, or below /notebooks/{id} when id is set
+	query        url.Values
+	body         func() []byte // nil: no body; called once per attempt
+	retry        retryPolicy
+}
+
+// simple runs a call about one notebook.
+func (c *Client) simple(ctx context.Context, cl call, out any) error {
+	if !validID(cl.id) {
+		return &Error{Kind: KindNotFound, Op: cl.op, Message: "malformed notebook ID"}
+	}
+	cl.path = "/notebooks/" + cl.id + cl.path
+	_, err := c.do(ctx, cl, out)
+	return err
+}
+
+// do runs cl with retries until it succeeds, fails for good, or the retry
+// budget or ctx ends. On success it decodes a non-empty answer into out.
+func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
+	defer cancel()
+	reauthed := false
+	for attempt := 0; ; attempt++ {
+		status, hdr, raw, err := c.attempt(ctx, cl)
+		if err == nil && status/100 == 2 {
+			if out != nil && len(bytes.TrimSpace(raw)) > 0 {
+				if err := json.Unmarshal(raw, out); err != nil {
+					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
+				}
+			}
+			return status, nil
+		}
+		e := c.failure(cl, status, raw, err)
+		if status == http.StatusUnauthorized && !reauthed {
+			if inv, ok := c.cfg.Auth.(interface{ Invalidate() }); ok {
+				inv.Invalidate()
+				reauthed = true
+				continue
+			}
+		}
+		if attempt+1 >= maxAttempts || ctx.Err() != nil || !retryable(cl.retry, status, err) {
+			return status, e
+		}
+		wait := rand.N(min(backoffCap, backoffBase<<attempt))
+		if ra, ok := retryAfter(hdr.Get("Retry-After")); ok {
+			wait = ra
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return status, e
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return status, e
+		}
+	}
+}
+
+// attempt makes one HTTP request. A non-nil error means no HTTP answer.
+func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte, error) {
+	var body []byte
+	var rd io.Reader
+	if cl.body != nil {
+		body = cl.body()
+		rd = bytes.NewReader(body)
+	}
+	u := c.base + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Language", "en-us")
+	req.Header.Set("X-Project-Id", c.cfg.ProjectID)
+	if err := c.cfg.Auth.Authenticate(ctx, req, body); err != nil {
+		return 0, nil, nil, authError{err}
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.observe(cl.name, 0, time.Since(start))
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	c.observe(cl.name, resp.StatusCode, time.Since(start))
+	if err != nil && resp.StatusCode/100 == 2 {
+		return 0, nil, nil, err
+	}
+	return resp.StatusCode, resp.Header, raw, nil
+}
+
+func (c *Client) observe(name string, status int, took time.Duration) {
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(name, status, took)
+	}
+}
+
+// authError marks a failure of the Authenticator, not of ModelArts.
+type authError struct{ error }
+
+func (e authError) Unwrap() error { return e.error }
+
+func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
+	e := &Error{Op: cl.op, ID: cl.id, Status: status}
+	var ae authError
+	switch {
+	case errors.As(err, &ae):
+		e.Kind, e.Err = KindAuth, ae.error
+		if k := KindOf(ae.error); k != KindOther {
+			e.Kind = k
+		}
+	case err != nil:
+		e.Kind, e.Err = networkKind(err), netErr(err)
+	default:
+		e.Code, e.Message = errorBody(raw)
+		e.Kind = classify(status, e.Code)
+	}
+	if s, ok := c.cfg.Auth.(interface{ secrets() []string }); ok {
+		e.Message = redact(e.Message, s.secrets())
+	}
+	return e
+}
+
+func classify(status int, code string) Kind {
+	switch code {
+	case "ModelArts.6309", "ModelArts.6404":
+		return KindNotFound
+	case "ModelArts.6327", "ModelArts.6307":
+		return KindNotRunning
+	case "ModelArts.6349":
+		return KindOutOfRange
+	case "ModelArts.6357":
+		return KindBusy
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return KindNotFound
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return KindAuth
+	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
+		return KindUnavailable
+	}
+	return KindOther
+}
+
+func retryable(p retryPolicy, status int, err error) bool {
+	if err != nil {
+		var ae authError
+		if errors.As(err, &ae) {
+			return KindOf(ae.error) == KindUnavailable
+		}
+		var op *net.OpError
+		return p == retryAll || errors.As(err, &op) && op.Op == "dial"
+	}
+	if p == retryUnprocessed {
+		return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+	}
+	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
+
+// networkKind is KindUnavailable, except for a cancellation by the caller.
+func networkKind(err error) Kind {
+	if errors.Is(err, context.Canceled) {
+		return KindOther
+	}
+	return KindUnavailable
+}
+
+// netErr drops the request URL that *url.Error adds.
+func netErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retryAfter parses a Retry-After value in seconds or as an HTTP date.
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
+}
+
+// errorBody extracts the code and message of a ModelArts, APIG or IAM error body.
+func errorBody(raw []byte) (code, msg string) {
+	var b struct {
+		Code  string `json:"error_code"`
+		Msg   string `json:"error_msg"`
+		Error struct {
+			Code    any    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(raw, &b) != nil {
+		return "", ""
+	}
+	code, msg = b.Code, b.Msg
+	if code == "" && b.Error.Code != nil {
+		code = fmt.Sprint(b.Error.Code)
+	}
+	if msg == "" {
+		msg = b.Error.Message
+	}
+	const maxMsg = 300
+	if len(msg) > maxMsg {
+		msg = msg[:maxMsg] + "…"
+	}
+	return code, msg
+}
+
+// redact blanks every secret that a server might have echoed into msg.
+func redact(msg string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return msg
+}
