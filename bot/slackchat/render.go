@@ -1,0 +1,97 @@
+package slackchat
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/leasebot/leasebot/bot"
+)
+
+// escape applies Slack's three mrkdwn escapes.
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// DateToken renders a time as Slack's date token, shown in each reader's own
+// time zone, with a UTC fallback.
+func DateToken(unix int64, fallback string) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", unix, fallback)
+}
+
+// Mrkdwn renders core text as Slack mrkdwn.
+func Mrkdwn(t bot.Text) string {
+	var b strings.Builder
+	for _, s := range t {
+		switch s.Kind {
+		case bot.Strong:
+			b.WriteString("*" + escape(s.Text) + "*")
+		case bot.Code:
+			b.WriteString("`" + escape(s.Text) + "`")
+		case bot.Time:
+			b.WriteString(DateToken(s.Time.Unix(), s.Time.UTC().Format("2006-01-02 15:04 UTC")))
+		case bot.User:
+			b.WriteString("<@" + s.Text + ">")
+		default:
+			b.WriteString(escape(s.Text))
+		}
+	}
+	return b.String()
+}
+
+// sectionLimit is Slack's limit on a section block's text.
+const sectionLimit = 3000
+
+// msgOptions renders a core message as text plus blocks: sections of at most
+// 3000 characters, split at line ends, and an actions block for buttons.
+func msgOptions(m bot.Message) []slack.MsgOption {
+	text := Mrkdwn(m.Text)
+	var blocks []slack.Block
+	for _, chunk := range split(text, sectionLimit) {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, chunk, false, false), nil, nil))
+	}
+	if len(m.Buttons) > 0 {
+		var elems []slack.BlockElement
+		for i, bt := range m.Buttons {
+			btn := slack.NewButtonBlockElement(fmt.Sprintf("%s.%d", bt.Action, i), bt.Value,
+				slack.NewTextBlockObject(slack.PlainTextType, bt.Label, false, false))
+			if bt.Danger {
+				btn = btn.WithStyle(slack.StyleDanger)
+			} else if i == 0 {
+				btn = btn.WithStyle(slack.StylePrimary)
+			}
+			elems = append(elems, btn)
+		}
+		blocks = append(blocks, slack.NewActionBlock("leasebot_actions", elems...))
+	}
+	fallback := text
+	if len(fallback) > 3000 {
+		fallback = fallback[:3000]
+	}
+	return []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
+}
+
+// split cuts s into pieces of at most n bytes, at line ends where it can.
+func split(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		cut := strings.LastIndexByte(s[:n], '\n')
+		if cut <= 0 {
+			cut = n
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+		}
+		out = append(out, s[:cut])
+		s = strings.TrimPrefix(s[cut:], "\n")
+	}
+	return append(out, s)
+}
+
+// actionOf strips the button's index from an action ID.
+func actionOf(actionID string) string {
+	if i := strings.LastIndexByte(actionID, '.'); i > 0 {
+		return actionID[:i]
+	}
+	return actionID
+}
