@@ -1,5 +1,79 @@
 // Command leasebot lets a Slack channel see and extend the auto-stop lease of
-// ModelArts notebooks and warns it before a notebook stops.
+// ModelArts notebooks, under a per-channel access list, and warns the channel
+// before a notebook stops.
+//
+// Sub-commands: run (the default), demo, check, version. See README.md.
 package main
 
-func main() {}
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFail   = 1 // a runtime failure: Slack refused the tokens, ModelArts unreachable at check
+	exitConfig = 2 // bad command line, config or environment
+)
+
+// version and commit are set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	sub := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "run":
+		return runBot(ctx, args, stdout, stderr, getenv)
+	case "demo":
+		return runDemo(ctx, args, stdin, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, stdout, stderr, getenv)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "leasebot: unknown sub-command %q\n\n%s", sub, usage)
+	return exitConfig
+}
+
+func versionString() string {
+	v := "leasebot " + version
+	if c := buildCommit(); c != "" {
+		v += " (" + c + ")"
+	}
+	return v
+}
+
+const usage = `Usage:
+  leasebot [run] [-config FILE] [-simulate] [-listen ADDR]   serve Slack (Socket Mode)
+  leasebot demo                                          try it in the terminal, no account needed
+  leasebot check [-config FILE]                          validate config and credentials, print the ACL
+  leasebot version                                       print the version and commit
+
+Config: -config FILE, else $LEASEBOT_CONFIG, else leasebot.yml.
+Secrets come only from the environment: SLACK_APP_TOKEN, SLACK_BOT_TOKEN,
+SLACK_API_URL (optional), MODELARTS_AK + MODELARTS_SK (+ MODELARTS_SECURITY_TOKEN),
+or MODELARTS_USERNAME + MODELARTS_PASSWORD + MODELARTS_DOMAIN.
+`

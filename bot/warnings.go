@@ -323,3 +323,27 @@ func (b *Bot) LoadState(path string) error {
 	return nil
 }
 
+
+// Watch polls every interval until ctx ends, saving the warning state to
+// stateFile (if set) after each successful cycle.
+func (b *Bot) Watch(ctx context.Context, every time.Duration, stateFile string) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := b.Poll(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("watcher cycle failed", "err", err)
+		} else if stateFile != "" && ctx.Err() == nil {
+			if err := b.SaveState(stateFile); err != nil {
+				b.log.Warn("saving warning state failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

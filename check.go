@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/bot/slackchat"
+	"github.com/leasebot/leasebot/lease"
+)
+
+// runCheck is `leasebot check`: validate the config, try the credentials that
+// are set, print the effective ACL. Exit 1 on any error.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFlag := fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	path := configPath(*cfgFlag, getenv)
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintf(stdout, "config %s: INVALID\n", path)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "config %s: OK\n\n%s\n", path, cfg.Describe())
+	failed := false
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+
+	if _, _, err := modelArtsAuth(cfg, getenv); err != nil {
+		fmt.Fprintf(stdout, "modelarts: not tried: %v\n", err)
+	} else if client, mode, err := newLeaseClient(cfg, getenv, nil, nil); err != nil {
+		fmt.Fprintf(stdout, "modelarts: ERROR: %v\n", err)
+		failed = true
+	} else {
+		nbs, err := client.List(ctx, lease.ListOptions{})
+		switch {
+		case err == nil:
+			running := 0
+			for _, nb := range nbs {
+				if nb.Running() {
+					running++
+				}
+			}
+			fmt.Fprintf(stdout, "modelarts: OK (%s): %d notebooks, %d running\n", mode, len(nbs), running)
+		case lease.KindOf(err) == lease.KindUnavailable:
+			fmt.Fprintf(stdout, "modelarts: not reachable from here (%s): %v\n", mode, err)
+		default:
+			fmt.Fprintf(stdout, "modelarts: ERROR (%s): %v\n", mode, err)
+			failed = true
+		}
+	}
+
+	if app, bot, err := slackTokens(getenv); err != nil {
+		fmt.Fprintf(stdout, "slack: not tried: %v\n", err)
+	} else {
+		a := slackchat.New(slackchat.Options{AppToken: app, BotToken: bot, APIURL: getenv("SLACK_API_URL")})
+		if team, user, err := a.AuthTest(ctx); err != nil {
+			fmt.Fprintf(stdout, "slack: ERROR: %v\n", err)
+			failed = true
+		} else {
+			fmt.Fprintf(stdout, "slack: OK: bot %s in workspace %s\n", user, team)
+		}
+	}
+	if failed {
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/bot/slackchat"
+)
+
+// runBot is `leasebot run`: Socket Mode to Slack, ModelArts over HTTPS (or the
+// simulator with -simulate).
+func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFlag := fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
+	simulate := fs.Bool("simulate", false, "use the built-in ModelArts simulator instead of the cloud")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	path := configPath(*cfgFlag, getenv)
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	appToken, botToken, err := slackTokens(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	log := newLogger(stderr, getenv)
+
+	var sim *simulated
+	if *simulate {
+		if sim, err = startSimulator(cfg.ModelArts.ProjectID, time.Now()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitFail
+		}
+		defer sim.Close()
+	}
+	leases, mode, err := newLeaseClient(cfg, getenv, sim, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+
+	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: adapter, Chat: adapter, Log: log})
+	if f := cfg.Defaults.StateFile; f != "" {
+		if err := core.LoadState(f); err != nil {
+			log.Warn("warning state not loaded; warnings may repeat", "err", err)
+		}
+	}
+	log.Info("leasebot starting", "version", versionString(), "config", path, "channels", len(cfg.Channels), "modelarts", mode)
+
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		core.Watch(watchCtx, cfg.Defaults.PollInterval, cfg.Defaults.StateFile)
+	}()
+
+	runErr := adapter.Run(ctx, core)
+	stopWatch()
+	<-watchDone
+	if f := cfg.Defaults.StateFile; f != "" {
+		if err := core.SaveState(f); err != nil {
+			log.Error("warning state not saved", "err", err)
+		}
+	}
+	if runErr != nil {
+		var fe *slackchat.FatalError
+		if errors.As(runErr, &fe) {
+			log.Error("stopping: Slack refused the bot", "reason", fe.Reason)
+		} else {
+			log.Error("stopping", "err", runErr)
+		}
+		fmt.Fprintln(stderr, "leasebot:", runErr)
+		return exitFail
+	}
+	log.Info("leasebot stopped")
+	return exitOK
+}
