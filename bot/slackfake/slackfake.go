@@ -1,0 +1,358 @@
+// Package slackfake is an in-process fake Slack for end-to-end tests and
+// benchmarks. It serves the Web API methods leasebot uses, a response_url
+// endpoint and a Socket Mode WebSocket faithfully enough that the real
+// slack-go client runs against it unchanged:
+//
+//	s := slackfake.New(slackfake.Options{AppToken: "xapp-1", BotToken: "xoxb-1"})
+//	defer s.Close()
+//	api := slack.New("xoxb-1", slack.OptionAppLevelToken("xapp-1"), slack.OptionAPIURL(s.APIURL()))
+//	cli := socketmode.New(api)
+//
+// Everything the bot sends is recorded for assertions; failures (ok:false
+// errors, HTTP 429, disconnects, dropped sockets) can be scripted.
+package slackfake
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Identifiers of the fake workspace, app and bot user, and the slash command
+// that SlashCommand sends.
+const (
+	TeamID    = "T0FAKE"
+	AppID     = "A0FAKE"
+	BotUserID = "U0BOT"
+	BotID     = "B0BOT"
+	Command   = "/notebook"
+)
+
+// MaxAckSize is Slack's limit for a Socket Mode response: larger acks are
+// recorded as violations and, as on Slack, dropped.
+const MaxAckSize = 20 * 1024
+
+const sendWait = 10 * time.Second // how long senders wait for a connected client
+
+// Options configures a Server.
+type Options struct {
+	// AppToken and BotToken are the expected tokens: other tokens get ok:false
+	// invalid_auth, none at all not_authed. Empty accepts any token.
+	AppToken, BotToken string
+	// PingInterval is the period of WebSocket ping control frames (default
+	// 1s); keep it well below the client's ping interval.
+	PingInterval time.Duration
+	// AckDeadline is Slack's ack deadline (default 3s); later acks are Late.
+	AckDeadline time.Duration
+}
+
+// Ack is one acknowledgement received for an envelope. Latency is measured
+// from the envelope's latest delivery.
+type Ack struct {
+	Payload json.RawMessage // nil if the ack had none
+	At      time.Time
+	Latency time.Duration
+	Late    bool // Latency exceeded Options.AckDeadline
+}
+
+// Envelope is a Socket Mode envelope sent to the client; its fields do not
+// change after it is returned. Sent is when it was first written to a socket,
+// zero if no client connected within 10s (it then stays queued).
+type Envelope struct {
+	ID, Type, TriggerID, ResponseURL string
+	Payload                          json.RawMessage
+	Sent                             time.Time
+
+	s *Server
+}
+
+// Response is one POST to a response_url of this fake; ID is the <id> of
+// /respond/<id>. Blocks is nil when absent or empty.
+type Response struct {
+	ID, EnvelopeID, ResponseType    string
+	ReplaceOriginal, DeleteOriginal bool
+	Text                            string
+	Blocks                          json.RawMessage
+	At                              time.Time
+}
+
+// Version is one state of a message; Via is the method that produced it.
+type Version struct {
+	Text   string
+	Blocks json.RawMessage
+	Via    string
+	At     time.Time
+}
+
+// Message is a posted message in its current state. User is the recipient of
+// an ephemeral message, Blocks is nil when empty, Updated counts changes after
+// the first post, History holds every version including the current one.
+type Message struct {
+	Channel, TS, ThreadTS, User string
+	Ephemeral, Deleted          bool
+	Text                        string
+	Blocks                      json.RawMessage
+	Updated                     int
+	History                     []Version
+}
+
+type script struct {
+	times      int
+	err        string
+	retryAfter time.Duration
+}
+
+// Server is the fake Slack. All methods are safe for concurrent use.
+type Server struct {
+	opt      Options
+	srv      *httptest.Server
+	upgrader websocket.Upgrader
+	kick     chan struct{} // wakes a writer when the queue grows
+	closed   chan struct{}
+	once     sync.Once
+	wg       sync.WaitGroup
+
+	mu                        sync.Mutex
+	changed                   chan struct{} // closed and replaced on every change
+	isClosed                  bool
+	seq, tsSeq, opens, hellos int
+	failOpen                  string
+	queue                     []*frame
+	conns                     map[*wsConn]bool
+	tickets                   map[string]bool
+	rates, fails              map[string]*script
+	calls                     map[string]int
+	log, violations           []string
+	users                     map[string][2]string // id -> name, tz
+	groups                    map[string][]string
+	envs                      map[string]*envState
+	targets                   map[string][3]string // response_url id -> envelope id, channel, ts
+	responses                 []Response
+	msgs                      []*Message
+	msgIdx                    map[[2]string]*Message // channel, ts
+}
+
+// New starts a fake Slack on a local httptest server.
+func New(opt Options) *Server {
+	opt.PingInterval = cmp.Or(opt.PingInterval, time.Second)
+	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
+	s := &Server{opt: opt, kick: make(chan struct{}, 1), closed: make(chan struct{}),
+		changed: make(chan struct{}), conns: map[*wsConn]bool{}, tickets: map[string]bool{},
+		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
+		users: map[string][2]string{}, groups: map[string][]string{}, envs: map[string]*envState{},
+		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{},
+		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.handleAPI)
+	mux.HandleFunc("/respond/", s.handleRespond)
+	mux.HandleFunc("/link/", s.handleWS)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// APIURL is the Web API base URL, ending in "/", for slack.OptionAPIURL.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// Close drops all sockets, stops the server and waits for its goroutines.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.change(func() { s.isClosed = true; close(s.closed) })
+		s.DropConnection()
+		s.srv.Close()
+		s.wg.Wait()
+	})
+}
+
+// locked runs f with s.mu held.
+func locked[T any](s *Server, f func() T) T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return f()
+}
+
+// change runs f with s.mu held, then wakes all waiters.
+func (s *Server) change(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// wait calls f (without s.mu held) after every change until it succeeds or
+// timeout passes.
+func wait[T any](s *Server, timeout time.Duration, f func() (T, bool)) (T, bool) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		ch := locked(s, func() chan struct{} { return s.changed })
+		if v, ok := f(); ok {
+			return v, true
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return f()
+		case <-s.closed:
+			return f()
+		}
+	}
+}
+
+func first[T any](xs []T, match func(T) bool) (T, bool) {
+	if i := slices.IndexFunc(xs, match); i >= 0 {
+		return xs[i], true
+	}
+	var zero T
+	return zero, false
+}
+
+// AddUser registers a user for users.info; tz is an IANA zone name.
+func (s *Server) AddUser(id, name, tz string) { s.change(func() { s.users[id] = [2]string{name, tz} }) }
+
+// SetGroup sets the members of a user group for usergroups.users.list.
+func (s *Server) SetGroup(id string, members ...string) {
+	s.change(func() { s.groups[id] = slices.Clone(members) })
+}
+
+// FailConnectionsOpen makes every apps.connections.open answer ok:false err
+// (e.g. "invalid_auth") until it is called with "".
+func (s *Server) FailConnectionsOpen(err string) { s.change(func() { s.failOpen = err }) }
+
+// RateLimit makes the next times calls of method answer HTTP 429 with
+// Retry-After set to retryAfter rounded up to whole seconds.
+func (s *Server) RateLimit(method string, retryAfter time.Duration, times int) {
+	s.change(func() { s.rates[method] = &script{times: times, retryAfter: retryAfter} })
+}
+
+// FailMethod makes the next times calls of method answer ok:false slackErr.
+func (s *Server) FailMethod(method, slackErr string, times int) {
+	s.change(func() { s.fails[method] = &script{times: times, err: slackErr} })
+}
+
+// Calls counts requests for a Web API method, failed ones included;
+// "response_url" counts response_url posts.
+func (s *Server) Calls(method string) int { return locked(s, func() int { return s.calls[method] }) }
+
+// Connections counts successful apps.connections.open calls.
+func (s *Server) Connections() int { return locked(s, func() int { return s.opens }) }
+
+// Connected reports whether a client socket is up.
+func (s *Server) Connected() bool { return locked(s, func() bool { return len(s.conns) > 0 }) }
+
+// WaitConnected waits until n sockets in total have been sent hello.
+func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
+	_, ok := wait(s, timeout, func() (int, bool) { h := locked(s, func() int { return s.hellos }); return h, h >= n })
+	return ok
+}
+
+// Log is everything received, oldest first: Web API calls as "<method>
+// k=v&..." (values decoded, token field redacted, headers not logged),
+// response_url posts as "response_url <id> <json>", socket frames as "ws <frame>".
+func (s *Server) Log() []string { return locked(s, func() []string { return slices.Clone(s.log) }) }
+
+// Violations lists the client's protocol violations: malformed frames, acks
+// of MaxAckSize bytes or more, late acks, acks for unknown envelopes and more
+// acks than deliveries.
+func (s *Server) Violations() []string {
+	return locked(s, func() []string { return slices.Clone(s.violations) })
+}
+
+// Acks counts the acks that arrived for an envelope.
+func (s *Server) Acks(envelopeID string) int {
+	return len(locked(s, func() []Ack { return s.envs[envelopeID].getAcks() }))
+}
+
+// WaitAck waits for the envelope's first ack.
+func (e *Envelope) WaitAck(timeout time.Duration) (Ack, bool) {
+	return wait(e.s, timeout, func() (Ack, bool) {
+		return first(locked(e.s, func() []Ack { return e.s.envs[e.ID].getAcks() }), func(Ack) bool { return true })
+	})
+}
+
+// Responses lists every response_url post, oldest first.
+func (s *Server) Responses() []Response {
+	return locked(s, func() []Response { return slices.Clone(s.responses) })
+}
+
+// WaitResponse waits for the first post to the envelope's response_url.
+func (s *Server) WaitResponse(e *Envelope, timeout time.Duration) (Response, bool) {
+	return wait(s, timeout, func() (Response, bool) {
+		return first(s.Responses(), func(r Response) bool { return r.EnvelopeID == e.ID })
+	})
+}
+
+// Messages lists the posted messages in posting order.
+func (s *Server) Messages() []Message {
+	return locked(s, func() []Message {
+		out := make([]Message, len(s.msgs))
+		for i, m := range s.msgs {
+			out[i] = *m
+			out[i].History = slices.Clone(m.History)
+		}
+		return out
+	})
+}
+
+// Message returns the message at (channel, ts).
+func (s *Server) Message(channel, ts string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.msgIdx[[2]string{channel, ts}]; m != nil {
+		c := *m
+		c.History = slices.Clone(m.History)
+		return c, true
+	}
+	return Message{}, false
+}
+
+// WaitMessage waits until a message satisfies match, which runs on copies.
+func (s *Server) WaitMessage(match func(Message) bool, timeout time.Duration) (Message, bool) {
+	return wait(s, timeout, func() (Message, bool) { return first(s.Messages(), match) })
+}
+
+// next returns a new sequence number; s.mu must be held.
+func (s *Server) next() int {
+	s.seq++
+	return s.seq
+}
+
+// newTS returns a unique, increasing message ts; s.mu must be held.
+func (s *Server) newTS() string {
+	s.tsSeq++
+	us := int64(s.tsSeq) * 100
+	return fmt.Sprintf("%d.%06d", 1700000000+us/1e6, us%1e6)
+}
+
+func (s *Server) violation(format string, args ...any) {
+	s.violations = append(s.violations, fmt.Sprintf(format, args...))
+}
+
+func (s *Server) userName(id string) string {
+	if u, ok := s.users[id]; ok {
+		return u[0]
+	}
+	return strings.ToLower(id)
+}
+
+// normBlocks compacts a blocks JSON array; absent, null and [] become nil.
+func normBlocks(raw []byte) (json.RawMessage, bool) {
+	var arr []json.RawMessage
+	if len(raw) == 0 {
+		return nil, true
+	} else if json.Unmarshal(raw, &arr) != nil {
+		return nil, false
+	} else if len(arr) == 0 {
+		return nil, true
+	}
+	b, _ := json.Marshal(arr)
+	return b, true
+}
