@@ -457,8 +457,8 @@ func errorBody(raw []byte) (code, msg string) {
 		return "", ""
 	}
 	code, msg = b.Code, b.Msg
-	if code == "" && b.Error.Code != nil {
-		code = fmt.Sprint(b.Error.Code)
+	if c, ok := b.Error.Code.(string); ok && code == "" {
+		code = c // IAM's numeric codes only repeat the HTTP status
 	}
 	if msg == "" {
 		msg = b.Error.Message

@@ -71,7 +71,7 @@ func setup(t testing.TB, w with) *fixture {
 		Endpoint:    f.srv.URL,
 		ProjectID:   project,
 		Auth:        &lease.AKSK{AK: testAK, SK: testSK, Now: f.clk.Now},
-		RetryBudget: 2 * time.Second,
+		RetryBudget: time.Second,
 		Now:         f.clk.Now,
 	}
 	if w.cfg != nil {

@@ -161,6 +161,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Time: s.opt.Now(), Body: string(body)}
 	route, project, id := match(r.Method, r.URL.Path)
 	rec.Route = route
+	if route == RouteToken {
+		rec.Body = "[password redacted]"
+	}
 
 	f, faulty := s.takeFault(r.Method, r.URL.Path, route)
 	if faulty && f.Latency > 0 {
