@@ -109,13 +109,12 @@ func (b *Bot) refusal(d acl.Decision) Text {
 // When it fails, the returned text says why.
 func (b *Bot) resolve(ctx context.Context, r Request, ref string) (lease.Notebook, Text, bool) {
 	if uuidRE.MatchString(ref) {
-		nb, err := b.leases.Get(ctx, ref)
-		if err == nil {
-			return nb, nil, true
+		id := strings.ToLower(ref)
+		nb, err := b.leases.Get(ctx, id)
+		if err != nil {
+			return lease.Notebook{}, b.leaseFailure(err, lease.Notebook{ID: id}), false
 		}
-		if lease.KindOf(err) != lease.KindNotFound {
-			return lease.Notebook{}, b.leaseFailure(err, lease.Notebook{ID: ref}), false
-		}
+		return nb, nil, true
 	}
 	all, err := b.listing(ctx)
 	if err != nil {
@@ -218,7 +217,7 @@ func (b *Bot) describeStop(t Text, nb lease.Notebook, now time.Time) Text {
 func stopAt(t Text, stop, now time.Time) Text {
 	t = t.Time(stop)
 	if left := stop.Sub(now); left > 0 {
-		return t.Plain(" (in " + duration.Format(left) + ")")
+		return t.Plain(" (in " + duration.Format(left.Round(time.Minute)) + ")")
 	}
 	return t.Plain(" (now)")
 }

@@ -184,7 +184,7 @@ func (b *Bot) leaseFailure(err error, nb lease.Notebook) Text {
 		return who(Text{}).Plain(" is busy with another operation on ModelArts; try again in a minute.")
 	case lease.KindAuth:
 		b.log.Error("ModelArts refused the bot's credentials", "code", lease.CodeOf(err), "err", err)
-		return Text{}.Plain("ModelArts refused the bot's credentials, so nothing was changed. Please tell an admin.")
+		return Text{}.Plain("The bot's credentials were refused by ModelArts, so nothing was changed; please tell an admin.")
 	case lease.KindUnavailable:
 		b.log.Warn("ModelArts unavailable", "err", err)
 		return Text{}.Plain("ModelArts is not answering right now. Nothing is known to have changed; check with ").Code("/notebook status").Plain(" and try again in a few minutes.")
