@@ -212,3 +212,7 @@ func (h *harness) auditLines() []map[string]any {
 }
 
 var _ = lease.StatusRunning
+
+func simulatorSlowRenew() simulator.Fault {
+	return simulator.Fault{Route: simulator.RouteRenew, Latency: 1500 * time.Millisecond, Times: 1}
+}

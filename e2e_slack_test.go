@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReconnects(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	nb := h.sim.AddRunning("reconnect", 3*time.Hour)
+	for i, disrupt := range []func(){
+		func() { h.slack.Disconnect("refresh_requested") },
+		func() { h.slack.Disconnect("warning") },
+		h.slack.DropConnection,
+	} {
+		disrupt()
+		if !h.slack.WaitConnected(i+2, 15*time.Second) {
+			t.Fatalf("disruption %d: no reconnection (connections: %d)", i, h.slack.Connections())
+		}
+		resp := h.command(alice, chML, "status "+nb.ID)
+		if !strings.Contains(resp.Text, "reconnect") {
+			t.Errorf("after disruption %d: reply %q", i, resp.Text)
+		}
+	}
+}
+
+func TestFatalSlackAnswersExitNonZero(t *testing.T) {
+	cases := []struct {
+		name  string
+		break_ func(h *harness)
+		reason string
+	}{
+		{"invalid_auth at connect", func(h *harness) { h.slack.FailConnectionsOpen("invalid_auth") }, "invalid_auth"},
+		{"token_revoked at connect", func(h *harness) { h.slack.FailConnectionsOpen("token_revoked") }, "token_revoked"},
+		{"link_disabled", func(h *harness) { h.slack.Disconnect("link_disabled") }, "link_disabled"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{noStart: true})
+			if c.reason == "link_disabled" {
+				h.start()
+			} else {
+				c.break_(h)
+				ctx, cancel := context.WithCancel(context.Background())
+				h.cancel = cancel
+				defer cancel()
+				go func() {
+					h.exit <- run(ctx, []string{"run", "-config", h.config}, strings.NewReader(""), &syncBuffer{}, h.stderr, func(k string) string { return h.env[k] })
+				}()
+			}
+			if c.reason == "link_disabled" {
+				c.break_(h)
+			}
+			select {
+			case code := <-h.exit:
+				if code == 0 {
+					t.Errorf("exit code 0 after %s", c.reason)
+				}
+				h.exit <- code // for the harness clean-up
+			case <-time.After(10 * time.Second):
+				t.Fatalf("leasebot kept running after %s; stderr:\n%s", c.reason, h.stderr.String())
+			}
+			if !strings.Contains(h.stderr.String(), c.reason) {
+				t.Errorf("the reason %s was not reported", c.reason)
+			}
+			h.assertNoSecrets()
+		})
+	}
+}
+
+func TestLinkDisabledTextInACommandIsHarmless(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.command(alice, chML, `status "reason":"link_disabled"`)
+	select {
+	case <-h.exit:
+		t.Fatal("a command's text made leasebot exit")
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestSIGTERMFinishesInFlightWorkAndExitsZero(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	nb := h.sim.AddRunning("slow", 3*time.Hour)
+	h.sim.Inject(simulatorSlowRenew())
+	env := h.slack.SlashCommand(alice, chML, "extend "+nb.ID+" 1h")
+	if _, ok := env.WaitAck(3 * time.Second); !ok {
+		t.Fatal("not acked")
+	}
+	time.Sleep(100 * time.Millisecond) // the renew call is in flight
+	h.cancel()
+	select {
+	case code := <-h.exit:
+		if code != 0 {
+			t.Errorf("exit code %d on SIGTERM, want 0; stderr:\n%s", code, h.stderr.String())
+		}
+		h.exit <- code
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if _, ok := h.slack.WaitResponse(env, time.Second); !ok {
+		t.Error("the command in flight at SIGTERM was not answered")
+	}
+}
+
+func TestMissingSecretsRefuseToStart(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true})
+	for _, unset := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "MODELARTS_SK"} {
+		env := map[string]string{}
+		for k, v := range h.env {
+			if k != unset {
+				env[k] = v
+			}
+		}
+		var stderr syncBuffer
+		code := run(context.Background(), []string{"run", "-config", h.config}, strings.NewReader(""), &syncBuffer{}, &stderr, func(k string) string { return env[k] })
+		if code == 0 || !strings.Contains(stderr.String(), strings.TrimSuffix(unset, "_SK")) {
+			t.Errorf("without %s: exit %d, stderr %q", unset, code, stderr.String())
+		}
+		for _, secret := range []string{testAppToken, testBotToken, testSK} {
+			if strings.Contains(stderr.String(), secret) {
+				t.Errorf("without %s: a secret was printed", unset)
+			}
+		}
+	}
+}
