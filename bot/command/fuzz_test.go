@@ -1,0 +1,92 @@
+package command
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "help", "help extend", "help foo", "?", "list", "list all", "status", "status nb",
+		"status `my-notebook`", "status &lt;nb&gt;", "status &amp;lt;nb&amp;gt;",
+		"extend", "extend nb", "extend nb 2h", "extend nb 90m", "extend nb 1h30m", "extend nb 1.5h",
+		"extend nb 1d", "extend nb PT2H", "extend nb P1DT2H", "extend nb 2", "extend nb -2h", "extend nb 0h",
+		"extend nb 2 hours", "extend nb 1 hour 30 minutes", "extend nb by 2h", "extend nb for 2h",
+		"extend nb +2h", "extend nb 2h30", "extend nb 1e3", "extend nb inf", "extend nb NaN", "extend nb 1e400h",
+		"extend nb 99999999999999999999h", "extend nb .h", "extend nb 1..5h", "extend nb 0.0000000001s",
+		"extend nb until 18:30", "extend nb until 9:00", "extend nb until 6:30pm", "extend nb until 9am",
+		"extend nb until 9 am", "extend nb until 12am", "extend nb until noon", "extend nb until midnight",
+		"extend nb until tomorrow 09:00", "extend nb until today 18:00", "extend nb until 9am tomorrow",
+		"extend nb until tomorrow at 9", "extend nb until 2026-12-01 09:00", "extend nb until 2026-12-01T09:00",
+		"extend nb until 2026-12-01T", "extend nb until 2026-02-30 09:00", "extend nb until 12/01/2026",
+		"extend nb until 18:30 UTC", "extend nb until 09:00+02:00", "extend nb until 25:00", "extend nb until 9",
+		"extend nb until 2h", "extend nb 18:30", "extend 2h nb", "extend until 18:00", "extnd nb 2h",
+		"renew nb 2h", "nb 2h", "/notebook extend nb 2h", "extend\u00a0nb\u3000 2h", "extend nb\u200b 2h",
+		"extend nb\x00 2h", "extend \xff\xfe 2h", "extend nb\u202e 2h", "extend " + strings.Repeat("a", 129) + " 2h",
+		strings.Repeat("x", MaxInput+1), "extend nb 2h " + strings.Repeat("zz ", 100),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := Parse(in)
+		if err != nil {
+			se := checkSyntaxError(t, in, err)
+			// A hint is a command that works.
+			if se != nil && se.Hint != "" {
+				if _, err := Parse(strings.TrimPrefix(se.Hint, "/notebook ")); err != nil || !strings.HasPrefix(se.Hint, "/notebook ") {
+					t.Fatalf("Parse(%q): Hint %q: %v", in, se.Hint, err)
+				}
+			}
+			return
+		}
+		switch c.Verb {
+		case Help, List:
+			if c.Notebook != "" || c.By != 0 || c.Until != nil {
+				t.Fatalf("Parse(%q) = %#v: stray fields", in, c)
+			}
+			if c.Topic != "" && !isVerb(c.Topic) {
+				t.Fatalf("Parse(%q) = %#v: bad topic", in, c)
+			}
+		case Status:
+			if !validName(c.Notebook) || c.By != 0 || c.Until != nil {
+				t.Fatalf("Parse(%q) = %#v", in, c)
+			}
+		case Extend:
+			if !validName(c.Notebook) {
+				t.Fatalf("Parse(%q) = %#v: bad notebook", in, c)
+			}
+			if (c.By > 0) == (c.Until != nil) || c.By < 0 {
+				t.Fatalf("Parse(%q) = %#v: want By > 0 xor Until", in, c)
+			}
+			if c.Until != nil {
+				if err := c.Until.validate(); err != nil {
+					t.Fatalf("Parse(%q) = %#v: %v", in, c.Until, err)
+				}
+				now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+				if c.Until.Day == AnyDay || c.Until.Day == Tomorrow {
+					if got, err := c.Until.Resolve(now, time.UTC); err != nil || !got.After(now) {
+						t.Fatalf("Parse(%q): Resolve = %v, %v", in, got, err)
+					}
+				}
+			}
+		default:
+			t.Fatalf("Parse(%q) = %#v: unknown verb", in, c)
+		}
+		// The canonical form reads back to the same command (By to the second).
+		again, err := Parse(c.String())
+		if err != nil {
+			t.Fatalf("Parse(%q) = %#v; its String %q does not parse: %v", in, c, c.String(), err)
+		}
+		if c.By != 0 {
+			c.By = c.By.Round(time.Second)
+			if c.By == 0 {
+				c.By = time.Second
+			}
+		}
+		if !reflect.DeepEqual(again, c) {
+			t.Fatalf("Parse(%q) = %#v; Parse(%q) = %#v", in, c, c.String(), again)
+		}
+	})
+}
