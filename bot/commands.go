@@ -54,7 +54,7 @@ func (b *Bot) Command(ctx context.Context, r Request) (reply Message) {
 	var ok bool
 	switch cmd.Verb {
 	case command.Help:
-		reply, ok = ephemeral(Text{}.Plain(command.Usage())), true
+		reply, ok = ephemeral(Text{}.Plain(command.TopicUsage(cmd.Topic))), true
 	case command.List:
 		reply, ok = b.list(ctx, r)
 	case command.Status:
