@@ -1,0 +1,420 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
+)
+
+// clock is a settable clock shared by the simulator, the client and the core.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type posted struct {
+	channel, ref string
+	msg          bot.Message
+}
+
+// recChat records what the core posts and replaces.
+type recChat struct {
+	mu      sync.Mutex
+	posts   []posted
+	updates map[string][]bot.Message // ref -> replacements
+}
+
+func (r *recChat) Post(_ context.Context, channel string, m bot.Message) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ref := fmt.Sprintf("%d.000100", 1700000000+len(r.posts))
+	r.posts = append(r.posts, posted{channel, ref, m})
+	return ref, nil
+}
+
+func (r *recChat) Update(_ context.Context, channel, ref string, m bot.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.updates == nil {
+		r.updates = map[string][]bot.Message{}
+	}
+	r.updates[channel+"/"+ref] = append(r.updates[channel+"/"+ref], m)
+	return nil
+}
+
+func (r *recChat) Posts() []posted {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]posted(nil), r.posts...)
+}
+
+func (r *recChat) Updates(p posted) []bot.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]bot.Message(nil), r.updates[p.channel+"/"+p.ref]...)
+}
+
+type directory struct{ groups map[string][]string }
+
+func (d directory) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
+func (d directory) GroupMembers(_ context.Context, g string) ([]string, error) {
+	return d.groups[g], nil
+}
+
+type world struct {
+	clk  *clock
+	sim  *simulator.Server
+	chat *recChat
+	bot  *bot.Bot
+	opts bot.Options
+}
+
+const warnConfig = `modelarts:
+  endpoint: %s
+  project_id: %s
+defaults:
+  warn_before: [30m, 10m]
+  extend_buttons: [1h, 4h]
+channels:
+  C0ML:
+    users: [U0ALICE, U0CAROL]
+    notebooks: ["*"]
+  C0QUIET:
+    users: [U0ALICE]
+    notebooks: ["*"]
+    warn: false
+  C0TEAMB:
+    users: [U0ALICE]
+    notebooks: ["team-b-*"]
+    max_extend: 2h
+    extend_buttons: [1h]
+`
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	sim := simulator.New(simulator.Options{AK: "AK", SK: "SK", Now: clk.Now})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK", Now: clk.Now}, Now: clk.Now, RetryBudget: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(warnConfig, srv.URL, sim.ProjectID())), "test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{clk: clk, sim: sim, chat: &recChat{}}
+	w.opts = bot.Options{Config: cfg, Leases: client, Directory: directory{}, Chat: w.chat, Now: clk.Now}
+	w.bot = bot.New(w.opts)
+	return w
+}
+
+func (w *world) poll(t *testing.T) {
+	t.Helper()
+	if err := w.bot.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addRunning adds a running notebook whose stop time is left from the test clock.
+func (w *world) addRunning(name string, left time.Duration) lease.Notebook {
+	now := w.clk.Now()
+	created := now.Add(-time.Hour).UnixMilli()
+	return w.sim.Add(lease.Notebook{Name: name, Status: lease.StatusRunning,
+		Lease: lease.Lease{CreateAt: created, Duration: now.Add(left).UnixMilli() - created, Enable: true, Type: "TIMING"}})
+}
+
+func (w *world) stop(t *testing.T, id string) time.Time {
+	nb, ok := w.sim.Notebook(id)
+	if !ok {
+		t.Fatal("notebook vanished")
+	}
+	return nb.StopTime()
+}
+
+func postsIn(ps []posted, channel string) []posted {
+	var out []posted
+	for _, p := range ps {
+		if p.channel == channel {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func button(t *testing.T, p posted, label string) bot.Button {
+	t.Helper()
+	for _, b := range p.msg.Buttons {
+		if b.Label == label {
+			return b
+		}
+	}
+	t.Fatalf("no button %q on %q", label, p.msg.Text)
+	return bot.Button{}
+}
+
+func TestOneWarningPerThresholdOverManyPolls(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("long-job", 45*time.Minute)
+	for range 5 {
+		w.poll(t)
+	}
+	if n := len(w.chat.Posts()); n != 0 {
+		t.Fatalf("%d warnings before any threshold", n)
+	}
+	w.clk.Advance(16 * time.Minute) // 29m left: inside 30m
+	for range 5 {
+		w.poll(t)
+		w.clk.Advance(time.Minute)
+	}
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 {
+		t.Fatalf("want 1 warning in C0ML after crossing 30m, got %d", len(ps))
+	}
+	w.clk.Advance(15 * time.Minute) // 9m left: inside 10m
+	for range 5 {
+		w.poll(t)
+	}
+	ps = postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 2 {
+		t.Fatalf("want 2 warnings after crossing 10m, got %d", len(ps))
+	}
+	for _, want := range []string{nb.Name, nb.ID} {
+		if !strings.Contains(ps[1].msg.Text.String(), want) {
+			t.Errorf("warning %q lacks %q", ps[1].msg.Text, want)
+		}
+	}
+	if got := len(ps[1].msg.Buttons); got != 3 {
+		t.Errorf("want 2 extend buttons and Let it stop, got %d", got)
+	}
+	if n := len(postsIn(w.chat.Posts(), "C0QUIET")); n != 0 {
+		t.Errorf("a warn:false channel got %d warnings", n)
+	}
+	if n := len(postsIn(w.chat.Posts(), "C0TEAMB")); n != 0 {
+		t.Errorf("a channel whose selectors do not cover the notebook got %d warnings", n)
+	}
+}
+
+func TestFirstSeenInsideThresholdsWarnsOnceForTheSmallest(t *testing.T) {
+	w := newWorld(t)
+	w.addRunning("nearly-done", 5*time.Minute)
+	w.poll(t)
+	w.poll(t)
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 {
+		t.Fatalf("want exactly one warning, got %d", len(ps))
+	}
+	if !strings.Contains(ps[0].msg.Text.String(), "in 5m") {
+		t.Errorf("warning %q should say the time left", ps[0].msg.Text)
+	}
+}
+
+func TestClickExtendsOnceFromTheShownStopTime(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("click-me", 20*time.Minute)
+	shown := w.stop(t, nb.ID)
+	w.poll(t)
+	p := postsIn(w.chat.Posts(), "C0ML")[0]
+	b := button(t, p, "Extend 1h")
+	w.clk.Advance(3 * time.Minute)
+
+	var wg sync.WaitGroup
+	replies := make([]*bot.Message, 2)
+	for i, user := range []string{"U0ALICE", "U0CAROL"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i] = w.bot.HandleClick(context.Background(), bot.Click{User: user, Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+		}()
+	}
+	wg.Wait()
+	if got := w.stop(t, nb.ID); !got.Equal(shown.Add(time.Hour)) {
+		t.Errorf("stop %v, want the shown stop + 1h = %v", got, shown.Add(time.Hour))
+	}
+	if n := w.sim.Count(simulator.RouteRenew); n != 1 {
+		t.Errorf("two clicks made %d renew calls, want 1", n)
+	}
+	told := 0
+	for _, r := range replies {
+		if r != nil {
+			told++
+			if s := r.Text.String(); !strings.Contains(s, "already extended") && !strings.Contains(s, "right now") {
+				t.Errorf("the second clicker was told %q", s)
+			}
+		}
+	}
+	if told != 1 {
+		t.Errorf("want exactly one clicker told it was already done, got %d", told)
+	}
+	ups := w.chat.Updates(p)
+	if len(ups) != 1 {
+		t.Fatalf("the warning was replaced %d times, want 1", len(ups))
+	}
+	if got := ups[0]; len(got.Buttons) != 0 || !strings.Contains(got.Text.String(), "extended") || !strings.Contains(got.Text.String(), "by 1h") {
+		t.Errorf("replacement %q (%d buttons) should say who extended by how much, without buttons", got.Text, len(got.Buttons))
+	}
+	// A third, later click: told who did it, nothing changes.
+	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0CAROL", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	if r == nil || !strings.Contains(r.Text.String(), "already extended") {
+		t.Errorf("a later click should be told it was already extended, got %v", r)
+	}
+	if n := w.sim.Count(simulator.RouteRenew); n != 1 {
+		t.Errorf("renews after a later click: %d", n)
+	}
+}
+
+func TestRefusedClickerChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("guarded", 20*time.Minute)
+	before := w.stop(t, nb.ID)
+	w.poll(t)
+	p := postsIn(w.chat.Posts(), "C0ML")[0]
+	b := button(t, p, "Extend 4h")
+	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0BOB", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	if r == nil || r.InChannel || !strings.Contains(r.Text.String(), "not on this channel") {
+		t.Errorf("refused clicker got %v", r)
+	}
+	if !w.stop(t, nb.ID).Equal(before) || w.sim.Count(simulator.RouteRenew) != 0 || len(w.chat.Updates(p)) != 0 {
+		t.Error("a refused click changed something")
+	}
+}
+
+func TestLetItStopSilencesLaterThresholds(t *testing.T) {
+	w := newWorld(t)
+	w.addRunning("let-go", 25*time.Minute)
+	w.poll(t)
+	p := postsIn(w.chat.Posts(), "C0ML")[0]
+	b := button(t, p, "Let it stop")
+	if r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value}); r != nil {
+		t.Errorf("dismiss answered %q", r.Text)
+	}
+	ups := w.chat.Updates(p)
+	if len(ups) != 1 || len(ups[0].Buttons) != 0 || !strings.Contains(ups[0].Text.String(), "chose to let") {
+		t.Fatalf("dismiss should replace the warning, got %v", ups)
+	}
+	w.clk.Advance(20 * time.Minute) // inside 10m now
+	w.poll(t)
+	if n := len(postsIn(w.chat.Posts(), "C0ML")); n != 1 {
+		t.Errorf("after Let it stop, %d warnings (want no new one)", n)
+	}
+	if w.sim.Count(simulator.RouteRenew) != 0 {
+		t.Error("Let it stop renewed the lease")
+	}
+}
+
+func TestWarningUpdatedWhenNotebookStopsOrMoves(t *testing.T) {
+	w := newWorld(t)
+	moving := w.addRunning("moving", 20*time.Minute)
+	stopping := w.addRunning("stopping", 15*time.Minute)
+	w.poll(t)
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 2 {
+		t.Fatalf("want 2 warnings, got %d", len(ps))
+	}
+	byName := map[string]posted{}
+	for _, p := range ps {
+		if strings.Contains(p.msg.Text.String(), "moving") {
+			byName["moving"] = p
+		} else {
+			byName["stopping"] = p
+		}
+	}
+	w.sim.SetStop(moving.ID, w.clk.Now().Add(5*time.Hour))
+	w.sim.SetStatus(stopping.ID, lease.StatusStopped)
+	w.poll(t)
+	w.poll(t)
+	if ups := w.chat.Updates(byName["moving"]); len(ups) != 1 || !strings.Contains(ups[0].Text.String(), "moved") {
+		t.Errorf("moved notebook: updates %v", ups)
+	}
+	if ups := w.chat.Updates(byName["stopping"]); len(ups) != 1 || !strings.Contains(ups[0].Text.String(), "no longer running") {
+		t.Errorf("stopped notebook: updates %v", ups)
+	}
+}
+
+func TestStateFileStopsRepeatsAfterRestart(t *testing.T) {
+	w := newWorld(t)
+	w.addRunning("persist", 20*time.Minute)
+	w.poll(t)
+	if len(w.chat.Posts()) == 0 {
+		t.Fatal("no warning")
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := w.bot.SaveState(path); err != nil {
+		t.Fatal(err)
+	}
+	restarted := bot.New(w.opts)
+	if err := restarted.LoadState(path); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.chat.Posts())
+	if err := restarted.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.chat.Posts()); got != before {
+		t.Errorf("after a restart with state, %d new warnings", got-before)
+	}
+	fresh := bot.New(w.opts) // without the state: warns again
+	if err := fresh.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.chat.Posts()) == before {
+		t.Error("the control bot without state did not warn: the test proves nothing")
+	}
+}
+
+func TestMalformedClicksAreIgnored(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("target", 20*time.Minute)
+	for _, c := range []bot.Click{
+		{Action: bot.ActionExtend, Value: ""},
+		{Action: bot.ActionExtend, Value: "garbage"},
+		{Action: bot.ActionExtend, Value: nb.ID + "|notanumber|3600"},
+		{Action: bot.ActionExtend, Value: nb.ID + "|1|-5"},
+		{Action: bot.ActionExtend, Value: nb.ID + "|1700000000000|99999999999"},
+		{Action: bot.ActionDismiss, Value: "x|y"},
+		{Action: "something_else", Value: nb.ID},
+	} {
+		c.User, c.Channel, c.Ref = "U0ALICE", "C0ML", "1.2"
+		if r := w.bot.HandleClick(context.Background(), c); r != nil {
+			t.Errorf("%+v: answered %q", c, r.Text)
+		}
+	}
+	if w.sim.Count(simulator.RouteRenew)+w.sim.Count(simulator.RouteGet) != 0 {
+		t.Error("a malformed click reached ModelArts")
+	}
+}
+
+func TestStaleClickAfterStopTimeMoved(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("stale", 20*time.Minute)
+	w.poll(t)
+	p := postsIn(w.chat.Posts(), "C0ML")[0]
+	b := button(t, p, "Extend 1h")
+	later := w.clk.Now().Add(6 * time.Hour)
+	w.sim.SetStop(nb.ID, later)
+	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	if r == nil || !strings.Contains(r.Text.String(), "already stops") {
+		t.Errorf("stale click answered %v", r)
+	}
+	if !w.stop(t, nb.ID).Equal(later) || w.sim.Count(simulator.RouteRenew) != 0 {
+		t.Error("a stale click moved the stop time")
+	}
+}
