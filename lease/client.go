@@ -266,6 +266,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
 	defer cancel()
 	reauthed := false
+	var answered *Error // the last failure that had an HTTP answer
 	for attempt := 0; ; attempt++ {
 		status, hdr, raw, err := c.attempt(ctx, cl)
 		if err == nil && status/100 == 2 {
@@ -277,6 +278,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 			return status, nil
 		}
 		e := c.failure(cl, status, raw, err)
+		if status != 0 {
+			answered = e
+		} else if answered != nil && errors.Is(err, context.DeadlineExceeded) {
+			// The budget ran out in a retry: the earlier answer says more.
+			e = answered
+		}
 		if status == http.StatusUnauthorized && !reauthed {
 			if inv, ok := c.cfg.Auth.(interface{ Invalidate() }); ok {
 				inv.Invalidate()

@@ -71,7 +71,7 @@ func setup(t testing.TB, w with) *fixture {
 		Endpoint:    f.srv.URL,
 		ProjectID:   project,
 		Auth:        &lease.AKSK{AK: testAK, SK: testSK, Now: f.clk.Now},
-		RetryBudget: time.Second,
+		RetryBudget: 5 * time.Second, // generous: CI machines may be loaded
 		Now:         f.clk.Now,
 	}
 	if w.cfg != nil {

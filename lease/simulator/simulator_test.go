@@ -1,0 +1,322 @@
+package simulator_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
+)
+
+const (
+	project = "0123456789abcdef0123456789abcdef"
+	ak, sk  = "AKSIM", "SKSIM-secret"
+)
+
+type env struct {
+	sim *simulator.Server
+	srv *httptest.Server
+	now time.Time
+}
+
+func newEnv(t *testing.T, opt simulator.Options) *env {
+	e := &env{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	opt.ProjectID, opt.AK, opt.SK = project, ak, sk
+	opt.Now = func() time.Time { return e.now }
+	e.sim = simulator.New(opt)
+	e.srv = httptest.NewServer(e.sim)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+// call sends a request signed at the server's time; tweak may change it after signing.
+func (e *env) call(t *testing.T, method, path, body string, tweak func(*http.Request)) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := lease.Sign(req, []byte(body), ak, sk, e.now); err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+func nbPath(id, rest string) string { return "/v1/" + project + "/notebooks/" + id + rest }
+
+func TestSignatureVerification(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	id := e.sim.AddRunning("x", time.Hour).ID
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		tweak  func(*http.Request)
+		status int
+	}{
+		{"valid", "GET", nbPath(id, ""), "", nil, 200},
+		{"valid with body", "PATCH", nbPath(id, "/lease"), `{"duration":7200000}`, nil, 200},
+		{"unsigned", "GET", nbPath(id, ""), "", func(r *http.Request) { r.Header.Del("Authorization") }, 401},
+		{"wrong access key", "GET", nbPath(id, ""), "", func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Access="+ak, "Access=AKOTHER", 1))
+		}, 401},
+		{"tampered signature", "GET", nbPath(id, ""), "", func(r *http.Request) {
+			a := r.Header.Get("Authorization")
+			r.Header.Set("Authorization", a[:len(a)-4]+"0000")
+		}, 401},
+		{"tampered path", "GET", nbPath(id, ""), "", func(r *http.Request) { r.URL.Path += "/lease" }, 401},
+		{"tampered query", "GET", "/v1/" + project + "/notebooks?limit=10", "", func(r *http.Request) { r.URL.RawQuery = "limit=50" }, 401},
+		{"tampered body", "PATCH", nbPath(id, "/lease"), `{"duration":7200000}`, func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader(`{"duration":9200000}`))
+		}, 401},
+		{"tampered signed header", "GET", nbPath(id, ""), "", func(r *http.Request) { r.Header.Set("X-Sdk-Date", "20260302T090001Z") }, 401},
+		{"stale date", "GET", nbPath(id, ""), "", func(r *http.Request) {
+			r.Header.Del("Authorization")
+			r.Header.Del("X-Sdk-Date")
+			_ = lease.Sign(r, nil, ak, sk, time.Date(2026, 3, 2, 8, 44, 0, 0, time.UTC))
+		}, 401},
+		{"date within skew", "GET", nbPath(id, ""), "", func(r *http.Request) {
+			r.Header.Del("Authorization")
+			r.Header.Del("X-Sdk-Date")
+			_ = lease.Sign(r, nil, ak, sk, time.Date(2026, 3, 2, 9, 14, 0, 0, time.UTC))
+		}, 200},
+		{"foreign project", "GET", "/v1/ffffffffffffffffffffffffffffffff/notebooks", "", nil, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call(t, tc.method, tc.path, tc.body, tc.tweak)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.raw)
+			}
+			if tc.status == 401 && (a.body["error_code"] != "APIG.0301" || strings.Contains(a.raw, sk)) {
+				t.Errorf("401 body %s", a.raw)
+			}
+		})
+	}
+}
+
+func TestAnswersLikeModelArts(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	run := e.sim.AddRunning("run", 2*time.Hour)
+	off := e.sim.Add(lease.Notebook{Name: "off", Status: lease.StatusStopped})
+	for i := 0; i < 23; i++ {
+		e.sim.AddRunning("bulk", time.Hour)
+	}
+	list := "/v1/" + project + "/notebooks"
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		want                     map[string]any // expected top-level fields
+	}{
+		{"default limit 10", "GET", list, "", 200, map[string]any{"current": 0.0, "pages": 3.0, "size": 10.0, "total": 25.0}},
+		{"limit 20 second page", "GET", list + "?limit=20&offset=20", "", 200, map[string]any{"current": 1.0, "pages": 2.0, "size": 20.0, "total": 25.0}},
+		{"limit 30 refused", "GET", list + "?limit=30", "", 400, map[string]any{"error_code": "ModelArts.0101"}},
+		{"status filter", "GET", list + "?status=STOPPED&limit=50", "", 200, map[string]any{"total": 1.0}},
+		{"all", "GET", list + "/all?limit=50", "", 200, map[string]any{"total": 25.0}},
+		{"unknown id", "GET", nbPath("00000000-0000-4000-8000-000000000000", ""), "", 400, map[string]any{"error_code": "ModelArts.6309"}},
+		{"lease of stopped", "GET", nbPath(off.ID, "/lease"), "", 400, map[string]any{"error_code": "ModelArts.6327"}},
+		{"lease upper-case type", "GET", nbPath(run.ID, "/lease"), "", 200, map[string]any{"type": "TIMING", "enable": true}},
+		{"renew stopped", "PATCH", nbPath(off.ID, "/lease"), `{"duration":7200000,"type":"timing"}`, 400, map[string]any{"error_code": "ModelArts.6327"}},
+		{"renew too short", "PATCH", nbPath(run.ID, "/lease"), `{"duration":3599999,"type":"timing"}`, 400, map[string]any{
+			"error_code": "ModelArts.6349", "error_msg": "The 'duration' parameter is incorrect. The value ranges from 3600000 to 259200000."}},
+		{"renew too long", "PATCH", nbPath(run.ID, "/lease"), `{"duration":259200001}`, 400, map[string]any{"error_code": "ModelArts.6349"}},
+		{"renew query overrides body", "PATCH", nbPath(run.ID, "/lease?duration=259200000"), `{"duration":1}`, 200, map[string]any{"type": "TIMING"}},
+		{"start running", "POST", nbPath(run.ID, "/start"), `{}`, 400, map[string]any{"error_code": "ModelArts.6305"}},
+		{"stop stopped", "POST", nbPath(off.ID, "/stop"), `{}`, 400, map[string]any{"error_code": "ModelArts.6307"}},
+		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 400, map[string]any{"error_code": "ModelArts.0104"}},
+		{"unknown route", "DELETE", nbPath(run.ID, "/lease"), ``, 404, map[string]any{"error_code": "APIG.0101"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call(t, tc.method, tc.path, tc.body, nil)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.raw)
+			}
+			for k, v := range tc.want {
+				if a.body[k] != v {
+					t.Errorf("%s = %v, want %v (%s)", k, a.body[k], v, a.raw)
+				}
+			}
+		})
+	}
+}
+
+func TestRenewKeepsCreateAt(t *testing.T) {
+	for _, reply204 := range []bool{false, true} {
+		e := newEnv(t, simulator.Options{Reply204: reply204})
+		nb := e.sim.AddRunning("x", 10*time.Minute)
+		a := e.call(t, "PATCH", nbPath(nb.ID, "/lease"), `{"duration":7200000,"type":"timing"}`, nil)
+		if want := map[bool]int{false: 200, true: 204}[reply204]; a.status != want || reply204 && a.raw != "" {
+			t.Fatalf("204=%v: status %d body %q", reply204, a.status, a.raw)
+		}
+		got, _ := e.sim.Notebook(nb.ID)
+		if got.Lease.CreateAt != nb.Lease.CreateAt || got.Lease.Duration != e.now.UnixMilli()-nb.Lease.CreateAt+7200000 ||
+			!got.StopTime().Equal(e.now.Add(2*time.Hour)) || got.Lease.Type != "TIMING" {
+			t.Errorf("204=%v: lease after renew %+v", reply204, got.Lease)
+		}
+	}
+}
+
+func TestLeasesTick(t *testing.T) {
+	e := newEnv(t, simulator.Options{Transition: time.Minute})
+	nb := e.sim.AddRunning("x", time.Hour)
+	e.now = e.now.Add(59 * time.Minute)
+	if got, _ := e.sim.Notebook(nb.ID); got.Status != lease.StatusRunning {
+		t.Fatalf("status %s before the stop time", got.Status)
+	}
+	e.now = e.now.Add(time.Minute)
+	if got, _ := e.sim.Notebook(nb.ID); got.Status != lease.StatusStopped {
+		t.Fatalf("status %s at the stop time", got.Status)
+	}
+	a := e.call(t, "POST", nbPath(nb.ID, "/start?duration=7200000"), `{}`, nil)
+	if a.status != 200 || a.body["status"] != lease.StatusStarting {
+		t.Fatalf("start: %d %s", a.status, a.raw)
+	}
+	if a := e.call(t, "GET", nbPath(nb.ID, "/lease"), "", nil); a.status != 400 {
+		t.Errorf("lease while STARTING: %d", a.status)
+	}
+	e.now = e.now.Add(time.Minute)
+	got, _ := e.sim.Notebook(nb.ID)
+	if got.Status != lease.StatusRunning || !got.StopTime().Equal(e.now.Add(2*time.Hour-time.Minute)) {
+		t.Errorf("after start: %s stop %v", got.Status, got.StopTime())
+	}
+}
+
+func TestFaults(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	id := e.sim.AddRunning("x", time.Hour).ID
+	e.sim.Inject(simulator.Fault{Route: simulator.RouteGet, Status: 429, Times: 2, RetryAfter: 1500 * time.Millisecond})
+	e.sim.Inject(simulator.Fault{Method: "GET", PathSuffix: "/lease", Status: 503, Code: "APIG.0201", Msg: "Backend unavailable."})
+	for i, want := range []int{429, 429, 200} {
+		a := e.call(t, "GET", nbPath(id, ""), "", nil)
+		if a.status != want {
+			t.Errorf("get %d: status %d, want %d", i, a.status, want)
+		}
+		if want == 429 && (a.header.Get("Retry-After") != "2" || a.body["error_code"] != "ModelArts.6101") {
+			t.Errorf("get %d: Retry-After %q body %s", i, a.header.Get("Retry-After"), a.raw)
+		}
+	}
+	if a := e.call(t, "GET", nbPath(id, "/lease"), "", nil); a.status != 503 || a.body["error_code"] != "APIG.0201" {
+		t.Errorf("lease: %d %s", a.status, a.raw)
+	}
+	if n := e.sim.Count(simulator.RouteGet); n != 3 {
+		t.Errorf("Count(get) = %d, want 3", n)
+	}
+	e.sim.Reset()
+	if a := e.call(t, "GET", nbPath(id, "/lease"), "", nil); a.status != 200 || len(e.sim.Requests()) != 1 {
+		t.Errorf("after Reset: %d, %d logged", a.status, len(e.sim.Requests()))
+	}
+}
+
+func TestIAMTokens(t *testing.T) {
+	e := newEnv(t, simulator.Options{IAM: &simulator.IAMUser{Name: "u", Password: "pw", Domain: "d", TTL: time.Hour}})
+	id := e.sim.AddRunning("x", 3*time.Hour).ID
+	body := func(pw string) string {
+		return `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"u","password":"` + pw +
+			`","domain":{"name":"d"}}}},"scope":{"project":{"id":"` + project + `"}}}}`
+	}
+	post := func(b string) *http.Response {
+		resp, err := http.Post(e.srv.URL+"/v3/auth/tokens", "application/json", strings.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := post(body("wrong")); resp.StatusCode != 401 {
+		t.Errorf("wrong password: %d", resp.StatusCode)
+	}
+	resp := post(body("pw"))
+	var tok struct {
+		Token struct {
+			ExpiresAt string `json:"expires_at"`
+		}
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	token := resp.Header.Get("X-Subject-Token")
+	if resp.StatusCode != 201 || token == "" || tok.Token.ExpiresAt != "2026-03-02T10:00:00.000000Z" {
+		t.Fatalf("token: %d %q expires %q", resp.StatusCode, token, tok.Token.ExpiresAt)
+	}
+	withToken := func(r *http.Request) {
+		r.Header.Del("Authorization")
+		r.Header.Set("X-Auth-Token", token)
+	}
+	if a := e.call(t, "GET", nbPath(id, ""), "", withToken); a.status != 200 {
+		t.Errorf("with token: %d %s", a.status, a.raw)
+	}
+	e.now = e.now.Add(time.Hour)
+	if a := e.call(t, "GET", nbPath(id, ""), "", withToken); a.status != 401 || a.body["error_code"] != "APIG.0307" {
+		t.Errorf("expired token: %d %s", a.status, a.raw)
+	}
+	for _, r := range e.sim.Requests() {
+		if strings.Contains(r.Body, `"pw"`) {
+			t.Errorf("request log holds the password: %+v", r)
+		}
+	}
+}
+
+func TestSeedDemo(t *testing.T) {
+	now := time.Now()
+	s := simulator.New(simulator.Options{Now: func() time.Time { return now }})
+	simulator.SeedDemo(s, now)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: s.ProjectID(), Auth: &lease.AKSK{AK: "any", SK: "any"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.List(t.Context(), lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var soon, stopped, hours int
+	names := map[string]int{}
+	for _, nb := range all {
+		names[nb.Name]++
+		switch left := nb.StopTime().Sub(now); {
+		case !nb.Running():
+			stopped++
+		case left > 0 && left <= 3*time.Minute:
+			soon++
+		case left >= time.Hour:
+			hours++
+		}
+		if len(nb.ID) != 36 || nb.ID[14] != '4' || nb.User.Name == "" || nb.Flavor == "" {
+			t.Errorf("unrealistic notebook %+v", nb)
+		}
+	}
+	dup := 0
+	for _, n := range names {
+		if n == 2 {
+			dup++
+		}
+	}
+	if soon != 1 || stopped != 1 || hours < 3 || dup != 1 {
+		t.Errorf("demo seed: %d stopping soon, %d stopped, %d with hours left, %d shared names", soon, stopped, hours, dup)
+	}
+}
