@@ -1,0 +1,225 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// idKind is a kind of Slack ID.
+type idKind struct {
+	name     string // "channel", "user", "user-group"
+	prefixes string // allowed first letters
+	plural   string // for type errors
+	example  string
+	hint     string // where to find one
+}
+
+var (
+	channelID = idKind{"channel", "CG", "channel IDs", "[C0123ABCD]", "use the ID shown at the bottom of the channel's details, not its name"}
+	userID    = idKind{"user", "UW", "user IDs", "[U0ALICE, U0BOB]", "copy the member ID from the user's Slack profile (⋮ > Copy member ID)"}
+	groupID   = idKind{"user-group", "S", "user-group IDs", "[S0DATASCI]", "find it in the user group's URL or with usergroups.list"}
+)
+
+// idNames says what an ID with a given first letter is.
+var idNames = map[byte]string{
+	'C': "a channel ID", 'G': "a channel ID", 'U': "a user ID", 'W': "a user ID",
+	'S': "a user-group ID", 'D': "a direct-message ID", 'B': "a bot ID", 'T': "a workspace ID", 'E': "an enterprise ID",
+	'A': "an app ID",
+}
+
+// idWhere says where an ID of another kind belongs.
+var idWhere = map[byte]string{
+	'C': "channels are the keys under channels", 'G': "channels are the keys under channels",
+	'U': "put it under users (or admins)", 'W': "put it under users (or admins)",
+	'S': "put it under groups",
+	'D': "leasebot refuses direct messages; only channels (C… or G…) can be configured",
+}
+
+func isIDChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// idProblem says why s is not a Slack ID of the given kind, or "" if it is.
+func idProblem(s string, kind idKind) string {
+	form := fmt.Sprintf("(%s… followed by upper-case letters and digits)", strings.Join(strings.Split(kind.prefixes, ""), "… or "))
+	switch {
+	case s == "":
+		return fmt.Sprintf("is empty: write a Slack %s ID %s", kind.name, form)
+	case !isIDChars(s):
+		if up := strings.ToUpper(s); isIDChars(up) && len(up) > 1 && strings.ContainsAny(s, "0123456789") && strings.IndexByte(kind.prefixes, up[0]) >= 0 && !looksSecret(s) {
+			return fmt.Sprintf("is not a Slack %s ID: Slack IDs are upper case; write %q", kind.name, up)
+		}
+		return fmt.Sprintf("is not a Slack %s ID %s: %s", kind.name, form, kind.hint)
+	case strings.IndexByte(kind.prefixes, s[0]) < 0:
+		if name, ok := idNames[s[0]]; ok {
+			msg := fmt.Sprintf("is %s, not a %s ID", name, kind.name)
+			if w := idWhere[s[0]]; w != "" {
+				msg += ": " + w
+			}
+			return msg
+		}
+		return fmt.Sprintf("is not a Slack %s ID %s: %s", kind.name, form, kind.hint)
+	case len(s) < 2:
+		return fmt.Sprintf("is too short for a Slack %s ID %s", kind.name, form)
+	}
+	return ""
+}
+
+// selectorProblem says why s is not a notebook selector, or "" if it is.
+func selectorProblem(s string) string {
+	switch {
+	case s == "":
+		return `an empty selector matches nothing: write "*", a notebook ID, a name glob or tag:key=value`
+	case strings.TrimSpace(s) != s:
+		return fmt.Sprintf("%s has spaces around it", quote(s))
+	case s == "*":
+		return ""
+	case strings.HasPrefix(strings.ToLower(s), "tag:") && !strings.HasPrefix(s, "tag:"):
+		return fmt.Sprintf("%s: write the tag: prefix in lower case", quote(s))
+	case strings.HasPrefix(s, "tag:"):
+		k, _, ok := strings.Cut(s[len("tag:"):], "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Sprintf("%s: a tag selector needs key=value, e.g. tag:team=ml", quote(s))
+		}
+		return ""
+	}
+	if _, err := path.Match(s, ""); err != nil {
+		return fmt.Sprintf("%s is not a valid name glob (path.Match syntax: * any run of characters, ? one character, [a-z] a class, \\ escapes)", quote(s))
+	}
+	return ""
+}
+
+// maxShown is the longest value an error message repeats.
+const maxShown = 64
+
+// quote quotes a value for an error message, unless it looks like a secret
+// or is too long to be useful.
+func quote(s string) string {
+	if looksSecret(s) {
+		return "(a value that looks like a secret, not shown)"
+	}
+	if n := utf8.RuneCountInString(s); n > maxShown {
+		return fmt.Sprintf("(a value of %d characters, not shown)", n)
+	}
+	return strconv.Quote(s)
+}
+
+// looksSecret reports whether s looks like a token or key: a Slack token
+// prefix, a PEM block, or a long run of mixed-case letters and digits.
+func looksSecret(s string) bool {
+	low := strings.ToLower(strings.TrimSpace(s))
+	for _, p := range []string{"xox", "xapp-", "-----begin", "bearer "} {
+		if strings.HasPrefix(low, p) {
+			return true
+		}
+	}
+	// A long run of letters and digits in both cases, like an SK or an
+	// IAM token, anywhere in the value.
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("+/=_-", r)))
+	}) {
+		if len(tok) >= 20 && strings.ContainsFunc(tok, unicode.IsUpper) && strings.ContainsFunc(tok, unicode.IsLower) && strings.ContainsFunc(tok, unicode.IsDigit) {
+			return true
+		}
+	}
+	return false
+}
+
+// normKey folds case and drops separators: "Max-Extend" -> "maxextend".
+func normKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r != '_' && r != '-' && r != ' ' && r != '.' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var secretKeys = map[string]bool{
+	"ak": true, "sk": true, "accesskey": true, "secretkey": true, "accesskeyid": true, "secretaccesskey": true,
+	"modelartsak": true, "modelartssk": true, "pwd": true, "pass": true, "username": true, "domain": true,
+	"domainname": true, "authorization": true, "apikey": true,
+}
+
+// isSecretKey reports whether a key names a credential, which only ever comes
+// from the environment.
+func isSecretKey(k string) bool {
+	n := normKey(k)
+	if secretKeys[n] {
+		return true
+	}
+	for _, part := range []string{"token", "password", "passwd", "secret", "credential", "apikey", "privatekey", "accesskey"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the candidate closest to key, if it is close enough to be
+// a likely typo.
+func suggest(key string, cands []string) string {
+	k := normKey(key)
+	best, bestD := "", -1
+	for _, c := range cands {
+		d := osa(k, normKey(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	limit := 1
+	switch n := len(normKey(best)); {
+	case n >= 10:
+		limit = 3
+	case n >= 5:
+		limit = 2
+	}
+	if bestD > limit || bestD >= len(k) {
+		return ""
+	}
+	return best
+}
+
+// osa is the optimal string alignment distance: Levenshtein distance plus
+// transpositions of adjacent characters.
+func osa(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	if len(x) > 64 || len(y) > 64 {
+		return 1 << 20
+	}
+	prev2 := make([]int, len(y)+1)
+	prev := make([]int, len(y)+1)
+	cur := make([]int, len(y)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		cur[0] = i
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(y)]
+}

@@ -1,0 +1,779 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/leasebot/leasebot/bot/duration"
+)
+
+// Known keys at each level, in the order they are documented.
+var (
+	topKeys       = []string{"modelarts", "admins", "defaults", "channels"}
+	modelArtsKeys = []string{"endpoint", "project_id", "iam_endpoint", "list_all"}
+	defaultsKeys  = []string{"max_extend", "warn_before", "extend_buttons", "poll_interval", "state_file"}
+	channelKeys   = []string{"users", "groups", "notebooks", "max_extend", "warn_before", "extend_buttons", "warn"}
+)
+
+// Keys that belong at another level, with where they go.
+var (
+	topHints = map[string]string{
+		"max_extend":     "max_extend belongs under defaults, or in a channel",
+		"warn_before":    "warn_before belongs under defaults, or in a channel",
+		"extend_buttons": "extend_buttons belongs under defaults, or in a channel",
+		"poll_interval":  "poll_interval belongs under defaults",
+		"state_file":     "state_file belongs under defaults",
+		"endpoint":       "endpoint belongs under modelarts",
+		"project_id":     "project_id belongs under modelarts",
+		"iam_endpoint":   "iam_endpoint belongs under modelarts",
+		"list_all":       "list_all belongs under modelarts",
+		"users":          "users belongs in a channel, under channels",
+		"groups":         "groups belongs in a channel, under channels",
+		"notebooks":      "notebooks belongs in a channel, under channels",
+		"warn":           "warn belongs in a channel, under channels",
+	}
+	modelArtsHints = map[string]string{}
+	defaultsHints  = map[string]string{
+		"users":     "users is set per channel, under channels",
+		"groups":    "groups is set per channel, under channels",
+		"notebooks": "notebooks is set per channel, under channels",
+		"warn":      "warn is set per channel, under channels; it defaults to true",
+		"admins":    "admins is a top-level list",
+	}
+	channelHints = map[string]string{
+		"admins":        "admins is a top-level list: admins are allowed everything in every configured channel",
+		"poll_interval": "poll_interval can be set only under defaults",
+		"state_file":    "state_file can be set only under defaults",
+	}
+)
+
+// Limits that keep a hostile or broken file (say, aliases referring to
+// aliases many times over) from costing unbounded time or memory.
+const (
+	maxErrors = 200     // problems reported; the rest are summarised
+	maxWork   = 1 << 20 // mapping entries and list items visited, aliases counted each time
+)
+
+type parser struct {
+	path    string
+	errs    Errors
+	dropped int // problems not reported beyond maxErrors
+	work    int // entries and items visited so far
+	tooMuch bool
+}
+
+// visit counts n entries or items of work and reports false, once with an
+// error, when the budget is spent.
+func (p *parser) visit(n int, at *yaml.Node) bool {
+	p.work += n
+	if p.work <= maxWork {
+		return true
+	}
+	if !p.tooMuch {
+		p.tooMuch = true
+		p.errf(at, "the file is too large, or its aliases expand too far, to be checked; write it out plainly")
+	}
+	return false
+}
+
+// entry is one key/value pair of a mapping, aliases resolved.
+type entry struct {
+	key  string
+	k, v *yaml.Node
+}
+
+func (p *parser) errAt(line int, format string, args ...any) {
+	if len(p.errs) >= maxErrors {
+		p.dropped++
+		return
+	}
+	p.errs = append(p.errs, Error{Path: p.path, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) errf(n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.errAt(line, format, args...)
+}
+
+func (p *parser) parse(data []byte) *Config {
+	root, ok := p.decode(data)
+	if !ok {
+		return nil
+	}
+	if root == nil || isNull(root) {
+		p.errAt(1, "the file is empty: no channels configured: leasebot denies everything")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		p.errf(root, "the file must be a mapping with the keys %s; got %s", strings.Join(topKeys, ", "), kindOf(root))
+		return nil
+	}
+
+	top := map[string]*entry{}
+	for _, e := range p.entries(root, "at the top level") {
+		if slices.Contains(topKeys, e.key) {
+			top[e.key] = &e
+		} else {
+			p.unknown(e, "at the top level", topKeys, topHints)
+		}
+	}
+
+	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}}
+	cfg.ModelArts = p.modelArts(top["modelarts"])
+	if e := top["admins"]; e != nil {
+		cfg.Admins = p.ids(*e, "at the top level", userID)
+	}
+	defs, src := p.defaults(top["defaults"])
+	cfg.Defaults = defs
+	p.channels(top["channels"], cfg, src)
+	return cfg
+}
+
+var (
+	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+)
+
+// yamlParserProblems are the problems yaml.v3's parser (as opposed to its
+// scanner) reports; their line numbers count from 0.
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// decode parses data into a node tree and returns the root of its only
+// document, or nil for a file without content. ok is false when the file is
+// not YAML at all, in which case nothing more can be checked.
+func (p *parser) decode(data []byte) (root *yaml.Node, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.errAt(0, "the file cannot be read as YAML")
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		p.yamlError(err, data)
+		return nil, false
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		p.errf(&next, "only one YAML document is allowed; remove everything from this ---")
+	case errors.Is(err, io.EOF):
+	default:
+		p.yamlError(err, data)
+		return nil, false
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, true
+		}
+		return resolve(doc.Content[0]), true
+	}
+	return resolve(&doc), true
+}
+
+func (p *parser) yamlError(err error, data []byte) {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if yamlParserProblems[m[2]] {
+			// yaml.v3 reports parser (not scanner) problems with a 0-based line.
+			line++
+		}
+		p.errAt(line, "not valid YAML: %s", m[2])
+		return
+	}
+	// yaml.v3 gives no line for a problem on the first line.
+	line := 1
+	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
+		// No line from yaml.v3: find the first use of the anchor.
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			line = bytes.Count(data[:i], []byte("\n")) + 1
+		}
+	}
+	p.errAt(line, "not valid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// kindOf names a node's type for error messages, without its value.
+func kindOf(n *yaml.Node) string {
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "nothing"
+		case "!!bool":
+			return "true/false"
+		case "!!int", "!!float":
+			return "a number"
+		default:
+			return "a string"
+		}
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.DocumentNode:
+		return "a document"
+	}
+	return "an unknown node"
+}
+
+// at returns n, or fallback when n is nil or has no line.
+func at(n, fallback *yaml.Node) *yaml.Node {
+	if n == nil || n.Line == 0 {
+		return fallback
+	}
+	return n
+}
+
+// entries returns a mapping's key/value pairs, reporting and dropping
+// non-scalar keys, merge keys, duplicate keys and keys that name secrets.
+func (p *parser) entries(m *yaml.Node, where string) []entry {
+	var out []entry
+	if !p.visit(len(m.Content)/2, m) {
+		return nil
+	}
+	first := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			p.errf(at(k, at(m.Content[i], m)), "keys must be plain words %s; got %s", where, kindOf(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			p.errf(k, "merge keys (<<) are not supported %s; write the keys out (anchors and aliases of single values and lists are fine)", where)
+			continue
+		}
+		if line, dup := first[k.Value]; dup {
+			p.errf(k, "duplicate key %s %s (first on line %d)", quote(k.Value), where, line)
+			continue
+		}
+		first[k.Value] = k.Line
+		if isSecretKey(k.Value) {
+			p.errf(k, "key %s %s names a secret: secrets come only from the environment "+
+				"(SLACK_APP_TOKEN, SLACK_BOT_TOKEN, MODELARTS_AK/MODELARTS_SK, MODELARTS_USERNAME/MODELARTS_PASSWORD/MODELARTS_DOMAIN), "+
+				"never from the config file; remove it", quote(k.Value), where)
+			continue
+		}
+		out = append(out, entry{key: k.Value, k: k, v: v})
+	}
+	return out
+}
+
+// unknown reports a key not known at its level, suggesting the closest one.
+func (p *parser) unknown(e entry, where string, known []string, hints map[string]string) {
+	msg := fmt.Sprintf("unknown key %s %s", quote(e.key), where)
+	cands := slices.Clone(known)
+	for k := range hints {
+		cands = append(cands, k)
+	}
+	slices.Sort(cands[len(known):]) // deterministic among hints
+	switch best := suggest(e.key, cands); {
+	case best == "":
+		msg += "; known keys: " + strings.Join(known, ", ")
+	case hints[best] != "" && !slices.Contains(known, best):
+		msg += " (" + hints[best] + ")"
+	default:
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	p.errf(e.k, "%s", msg)
+}
+
+// mapping checks that e's value is a mapping; a null value is reported with empty.
+func (p *parser) mapping(e entry, what, empty string) (*yaml.Node, bool) {
+	if isNull(e.v) {
+		if empty != "" {
+			p.errf(e.k, "%s", empty)
+		}
+		return nil, false
+	}
+	if e.v.Kind != yaml.MappingNode {
+		p.errf(at(e.v, e.k), "%s must be a mapping; got %s", what, kindOf(e.v))
+		return nil, false
+	}
+	return e.v, true
+}
+
+// scalar returns the text of a single value.
+func (p *parser) scalar(e entry, where, want string) (string, bool) {
+	if isNull(e.v) {
+		p.errf(e.k, "%s %s has no value; write %s, or remove the key", e.key, where, want)
+		return "", false
+	}
+	if e.v.Kind != yaml.ScalarNode {
+		p.errf(at(e.v, e.k), "%s %s must be %s; got %s", e.key, where, want, kindOf(e.v))
+		return "", false
+	}
+	return e.v.Value, true
+}
+
+func (p *parser) boolean(e entry, where string) (bool, bool) {
+	s, ok := p.scalar(e, where, "true or false")
+	if !ok {
+		return false, false
+	}
+	if e.v.ShortTag() == "!!bool" {
+		switch strings.ToLower(s) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	p.errf(e.v, "%s %s must be true or false; got %s", e.key, where, quote(s))
+	return false, false
+}
+
+// list returns the scalar entries of a list value. seen counts the entries
+// written, valid or not, so that a list of bad entries is not also called empty.
+func (p *parser) list(e entry, where, want, example string) (items []*yaml.Node, seen int) {
+	if isNull(e.v) {
+		return nil, 0
+	}
+	if e.v.Kind != yaml.SequenceNode {
+		p.errf(at(e.v, e.k), "%s %s must be a list of %s, e.g. %s; got %s", e.key, where, want, example, kindOf(e.v))
+		return nil, 1
+	}
+	if !p.visit(len(e.v.Content), e.v) {
+		return nil, len(e.v.Content)
+	}
+	for _, raw := range e.v.Content {
+		it := resolve(raw)
+		if it == nil || it.Kind != yaml.ScalarNode || isNull(it) {
+			p.errf(at(it, at(raw, e.k)), "%s %s: each entry must be one of %s; got %s", e.key, where, want, kindOf(it))
+			continue
+		}
+		items = append(items, it)
+	}
+	return items, len(e.v.Content)
+}
+
+// dur reads one duration.
+func (p *parser) dur(n *yaml.Node, what string) (time.Duration, bool) {
+	d, err := duration.Parse(n.Value)
+	if err != nil {
+		if looksSecret(n.Value) || len(n.Value) > maxShown {
+			p.errf(n, "%s: not a duration; write it like 90m, 2h, 1h30m, 1.5h, 1d or PT2H", what)
+		} else {
+			p.errf(n, "%s: %v", what, err)
+		}
+		return 0, false
+	}
+	return d, true
+}
+
+// leaseDur reads one duration that must fit in a lease (<= 72h).
+func (p *parser) leaseDur(n *yaml.Node, what string) (time.Duration, bool) {
+	d, ok := p.dur(n, what)
+	if !ok {
+		return 0, false
+	}
+	if d > MaxLease {
+		p.errf(n, "%s: %s is longer than %s, the longest lease ModelArts allows", what, duration.Format(d), duration.Format(MaxLease))
+		return 0, false
+	}
+	return d, true
+}
+
+// durs is a parsed duration list with the line of each entry.
+type durs struct {
+	vals  []time.Duration
+	lines []int
+}
+
+// durList reads a list of lease durations; ok is false if any entry was bad.
+func (p *parser) durList(e entry, where string) (durs, bool) {
+	items, seen := p.list(e, where, "durations", "[30m, 10m]")
+	ok := len(items) == seen
+	var out durs
+	have := map[time.Duration]bool{}
+	for _, it := range items {
+		d, good := p.leaseDur(it, e.key+" "+where)
+		if !good {
+			ok = false
+			continue
+		}
+		if have[d] {
+			continue
+		}
+		have[d] = true
+		out.vals = append(out.vals, d)
+		out.lines = append(out.lines, it.Line)
+	}
+	return out, ok
+}
+
+// warnBefore reads warn_before: sorted descending, deduplicated, not empty.
+func (p *parser) warnBefore(e entry, where string) ([]time.Duration, bool) {
+	ds, ok := p.durList(e, where)
+	if !ok {
+		return nil, false
+	}
+	if len(ds.vals) == 0 {
+		p.errf(e.k, "warn_before %s is empty: list at least one threshold, e.g. [30m, 10m] (to turn warnings off, set warn: false in a channel)", where)
+		return nil, false
+	}
+	v := slices.Clone(ds.vals)
+	slices.Sort(v)
+	slices.Reverse(v)
+	return v, true
+}
+
+// extendButtons reads extend_buttons: in the order written, deduplicated, at most 4.
+func (p *parser) extendButtons(e entry, where string) (durs, bool) {
+	ds, ok := p.durList(e, where)
+	if !ok {
+		return durs{}, false
+	}
+	if len(ds.vals) > MaxExtendButtons {
+		p.errf(at(e.v, e.k), "extend_buttons %s has %d entries; at most %d fit beside \"Let it stop\"", where, len(ds.vals), MaxExtendButtons)
+		return durs{}, false
+	}
+	return ds, true
+}
+
+func (p *parser) maxExtend(e entry, where string) (time.Duration, bool) {
+	if _, ok := p.scalar(e, where, "a duration such as 8h"); !ok {
+		return 0, false
+	}
+	return p.leaseDur(e.v, "max_extend "+where)
+}
+
+func (p *parser) modelArts(e *entry) ModelArts {
+	var ma ModelArts
+	if e == nil {
+		p.errAt(1, "missing modelarts section: endpoint and project_id are required")
+		return ma
+	}
+	m, ok := p.mapping(*e, "modelarts", "modelarts is empty: endpoint and project_id are required")
+	if !ok {
+		return ma
+	}
+	const where = "in modelarts"
+	var haveEndpoint, haveProject bool
+	for _, f := range p.entries(m, where) {
+		switch f.key {
+		case "endpoint":
+			haveEndpoint = true
+			ma.Endpoint = p.endpoint(f, where)
+		case "iam_endpoint":
+			ma.IAMEndpoint = p.endpoint(f, where)
+		case "project_id":
+			haveProject = true
+			ma.ProjectID = p.projectID(f, where)
+		case "list_all":
+			ma.ListAll, _ = p.boolean(f, where)
+		default:
+			p.unknown(f, where, modelArtsKeys, modelArtsHints)
+		}
+	}
+	if !haveEndpoint {
+		p.errf(e.k, "endpoint is missing in modelarts: write the ModelArts endpoint of your region, e.g. https://modelarts.eu-de.otc.t-systems.com")
+	}
+	if !haveProject {
+		p.errf(e.k, "project_id is missing in modelarts: write the 32-character project ID of your region")
+	}
+	return ma
+}
+
+func (p *parser) projectID(e entry, where string) string {
+	s, ok := p.scalar(e, where, "a 32-character project ID")
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	isHex := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' }
+	switch {
+	case s == "":
+		p.errf(e.v, "project_id %s is empty: write the 32-character project ID of your region", where)
+	case len(s) == 32 && strings.IndexFunc(strings.ToLower(s), func(r rune) bool { return !isHex(r) }) < 0 && strings.ToLower(s) != s:
+		p.errf(e.v, "project_id %s must be in lower case: write %q", where, strings.ToLower(s))
+	case strings.IndexFunc(s, func(r rune) bool { return !isHex(r) }) >= 0:
+		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f), as listed under My Credentials > Projects; %s is not", where, quote(s))
+	case len(s) != 32:
+		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f); it has %d", where, len(s))
+	default:
+		return s
+	}
+	return ""
+}
+
+func (p *parser) defaults(e *entry) (Defaults, defaultSources) {
+	d := Defaults{
+		MaxExtend:     DefaultMaxExtend,
+		WarnBefore:    DefaultWarnBefore(),
+		ExtendButtons: DefaultExtendButtons(),
+		PollInterval:  DefaultPollInterval,
+	}
+	var src defaultSources
+	if e == nil {
+		return d, src
+	}
+	m, ok := p.mapping(*e, "defaults", "")
+	if !ok {
+		return d, src
+	}
+	const where = "in defaults"
+	for _, f := range p.entries(m, where) {
+		switch f.key {
+		case "max_extend":
+			if v, ok := p.maxExtend(f, where); ok {
+				d.MaxExtend, src.maxExtend = v, f.k.Line
+			}
+		case "warn_before":
+			if v, ok := p.warnBefore(f, where); ok {
+				d.WarnBefore = v
+			}
+		case "extend_buttons":
+			if v, ok := p.extendButtons(f, where); ok {
+				d.ExtendButtons, src.buttons = v.vals, v.lines
+			}
+		case "poll_interval":
+			if _, ok := p.scalar(f, where, "a duration such as 60s"); !ok {
+				continue
+			}
+			if v, ok := p.dur(f.v, "poll_interval "+where); ok {
+				if v < MinPollInterval {
+					p.errf(f.v, "poll_interval %s is %s; the shortest allowed is %s", where, duration.Format(v), duration.Format(MinPollInterval))
+				} else {
+					d.PollInterval = v
+				}
+			}
+		case "state_file":
+			if s, ok := p.scalar(f, where, "a file path"); ok {
+				if strings.TrimSpace(s) == "" {
+					p.errf(f.v, "state_file %s is empty: write a file path, or remove the key", where)
+				} else {
+					d.StateFile = s
+				}
+			}
+		default:
+			p.unknown(f, where, defaultsKeys, defaultsHints)
+		}
+	}
+	return d, src
+}
+
+// defaultSources records where the defaults came from, for messages about
+// channels that inherit them. A zero line means the built-in default.
+type defaultSources struct {
+	maxExtend int
+	buttons   []int
+}
+
+func (p *parser) channels(e *entry, cfg *Config, src defaultSources) {
+	const none = "no channels configured: leasebot denies everything; add a channels section with at least one channel ID"
+	if e == nil {
+		p.errAt(1, "%s", none)
+		return
+	}
+	m, ok := p.mapping(*e, "channels", none)
+	if !ok {
+		return
+	}
+	if len(m.Content) == 0 {
+		p.errf(e.k, "%s", none)
+		return
+	}
+	for _, c := range p.entries(m, "under channels") {
+		if p.tooMuch {
+			return
+		}
+		p.channel(c, cfg, src)
+	}
+}
+
+func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
+	id := e.key
+	valid := true
+	if why := idProblem(id, channelID); why != "" {
+		p.errf(e.k, "%s under channels %s", quote(id), why)
+		valid = false
+	}
+	name := id
+	if !valid {
+		name = quote(id)
+	}
+	where := "in channel " + name
+	ch := &Channel{
+		ID:            id,
+		MaxExtend:     cfg.Defaults.MaxExtend,
+		WarnBefore:    slices.Clone(cfg.Defaults.WarnBefore),
+		ExtendButtons: slices.Clone(cfg.Defaults.ExtendButtons),
+		Warn:          true,
+		Line:          e.k.Line,
+	}
+	m, ok := p.mapping(e, "channel "+name, fmt.Sprintf(
+		"channel %s is empty: name at least one user or group (users, groups) and the notebooks it may manage (notebooks)", name))
+	if !ok {
+		return
+	}
+	var (
+		aclSeen, nbSeen int
+		maxLine         int   // line of this channel's max_extend, 0 if inherited
+		buttonLines     []int // lines of this channel's extend_buttons, nil if inherited
+		bad             = !valid
+		seen            = func(n int) { aclSeen += n }
+	)
+	for _, f := range p.entries(m, where) {
+		switch f.key {
+		case "users":
+			ch.Users = p.idsSeen(f, where, userID, seen)
+		case "groups":
+			ch.Groups = p.idsSeen(f, where, groupID, seen)
+		case "notebooks":
+			var n int
+			ch.Notebooks, n = p.selectors(f, where)
+			nbSeen += n
+		case "max_extend":
+			if v, ok := p.maxExtend(f, where); ok {
+				ch.MaxExtend, maxLine = v, f.k.Line
+			} else {
+				bad = true
+			}
+		case "warn_before":
+			if v, ok := p.warnBefore(f, where); ok {
+				ch.WarnBefore = v
+			} else {
+				bad = true
+			}
+		case "extend_buttons":
+			if v, ok := p.extendButtons(f, where); ok {
+				ch.ExtendButtons, buttonLines = v.vals, v.lines
+			} else {
+				bad = true
+			}
+		case "warn":
+			ch.Warn, _ = p.boolean(f, where)
+		default:
+			p.unknown(f, where, channelKeys, channelHints)
+		}
+	}
+	if p.tooMuch {
+		return
+	}
+	if aclSeen == 0 {
+		p.errf(e.k, "channel %s has an empty ACL: name at least one user (users: [U…]) or user group (groups: [S…]); admins alone do not open a channel", name)
+	}
+	if nbSeen == 0 {
+		p.errf(e.k, "channel %s has no notebooks selectors: add notebooks: [\"*\"] for every notebook, or list notebook IDs, name globs (\"team-a-*\") or \"tag:key=value\"", name)
+	}
+	if !bad && ch.Warn {
+		// Buttons appear only on warnings.
+		p.checkButtons(ch, where, maxLine, buttonLines, src)
+	}
+	if valid {
+		cfg.Channels[id] = ch
+	}
+}
+
+// checkButtons reports extend buttons longer than the channel's max_extend:
+// every click on one would be refused. The problem is reported where it was
+// written: the channel's own extend_buttons, else its own max_extend, else defaults.
+func (p *parser) checkButtons(ch *Channel, where string, maxLine int, buttonLines []int, src defaultSources) {
+	for i, b := range ch.ExtendButtons {
+		if b <= ch.MaxExtend {
+			continue
+		}
+		switch {
+		case buttonLines != nil:
+			p.errAt(buttonLines[i], "extend button %s %s is longer than its max_extend %s: every click on it would be refused",
+				duration.Format(b), where, duration.Format(ch.MaxExtend))
+		case maxLine != 0:
+			p.errAt(maxLine, "max_extend %s %s is shorter than the extend button %s it inherits from defaults: every click on it would be refused; set extend_buttons for this channel",
+				duration.Format(ch.MaxExtend), where, duration.Format(b))
+		default:
+			line := src.maxExtend
+			if i < len(src.buttons) {
+				line = src.buttons[i]
+			}
+			p.errAt(line, "extend button %s in defaults is longer than max_extend %s: every click on it would be refused",
+				duration.Format(b), duration.Format(ch.MaxExtend))
+		}
+	}
+}
+
+// ids reads a list of Slack IDs of one kind.
+func (p *parser) ids(e entry, where string, kind idKind) []string {
+	return p.idsSeen(e, where, kind, func(int) {})
+}
+
+func (p *parser) idsSeen(e entry, where string, kind idKind, seen func(int)) []string {
+	items, n := p.list(e, where, kind.plural, kind.example)
+	seen(n)
+	var out []string
+	have := map[string]bool{}
+	for _, it := range items {
+		if why := idProblem(it.Value, kind); why != "" {
+			p.errf(it, "%s %s: %s %s", e.key, where, quote(it.Value), why)
+			continue
+		}
+		if !have[it.Value] {
+			have[it.Value] = true
+			out = append(out, it.Value)
+		}
+	}
+	return out
+}
+
+// selectors reads a channel's notebooks list.
+func (p *parser) selectors(e entry, where string) ([]string, int) {
+	items, n := p.list(e, where, "notebook selectors", `["*"], ["team-a-*"] or ["tag:team=ml"]`)
+	var out []string
+	have := map[string]bool{}
+	for _, it := range items {
+		if why := selectorProblem(it.Value); why != "" {
+			p.errf(it, "notebooks %s: %s", where, why)
+			continue
+		}
+		if !have[it.Value] {
+			have[it.Value] = true
+			out = append(out, it.Value)
+		}
+	}
+	return out, n
+}
