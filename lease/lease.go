@@ -109,6 +109,7 @@ const (
 
 var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable"}
 
+// String names the kind in words fit for a log line.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
@@ -137,6 +138,7 @@ type Error struct {
 	Err     error  // underlying network error, if any
 }
 
+// Error reads "op id: kind (HTTP status code): message: cause".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -72,6 +73,7 @@ func (s *Server) Add(nb lease.Notebook) lease.Notebook {
 		s.order = append(s.order, nb.ID)
 	}
 	s.nbs[nb.ID] = &entry{nb: nb, token: newUUID()}
+	s.changed()
 	return clone(nb)
 }
 
@@ -110,6 +112,7 @@ func (s *Server) SetStop(id string, t time.Time) {
 		l.Duration = t.UnixMilli() - l.CreateAt
 		l.UpdateAt = s.opt.Now().UnixMilli()
 		l.Enable = true
+		s.changed()
 	}
 }
 
@@ -120,6 +123,7 @@ func (s *Server) SetStatus(id, status string) {
 	if e, ok := s.nbs[id]; ok {
 		e.nb.Status = strings.ToUpper(status)
 		e.until = s.opt.Now().Add(s.opt.Transition)
+		s.changed()
 	}
 }
 
@@ -128,9 +132,17 @@ func clone(nb lease.Notebook) lease.Notebook {
 	return nb
 }
 
+// changed makes the next tick look at every notebook.
+func (s *Server) changed() { s.next = time.Time{} }
+
 // tick advances every notebook to now: transitions end, leases expire.
+// It does nothing before the earliest such event it found last time.
 func (s *Server) tick(now time.Time) {
+	if !s.next.IsZero() && now.Before(s.next) {
+		return
+	}
 	ms := now.UnixMilli()
+	next := int64(math.MaxInt64)
 	for _, e := range s.nbs {
 		nb := &e.nb
 		switch nb.Status {
@@ -143,12 +155,20 @@ func (s *Server) tick(now time.Time) {
 				nb.Status = lease.StatusStopped
 			}
 		}
+		if nb.Status == lease.StatusStarting || nb.Status == lease.StatusStopping {
+			next = min(next, e.until.UnixMilli())
+		}
 		l := &nb.Lease
-		if nb.Status == lease.StatusRunning && l.Enable && l.CreateAt != 0 && ms >= l.CreateAt+l.Duration {
-			nb.Status = lease.StatusStopped
-			l.UpdateAt = l.CreateAt + l.Duration
+		if nb.Status == lease.StatusRunning && l.Enable && l.CreateAt != 0 {
+			if stop := l.CreateAt + l.Duration; ms >= stop {
+				nb.Status = lease.StatusStopped
+				l.UpdateAt = stop
+			} else {
+				next = min(next, stop)
+			}
 		}
 	}
+	s.next = time.UnixMilli(next)
 }
 
 // serve answers an authenticated notebook request.
@@ -223,7 +243,7 @@ func (s *Server) list(r *http.Request) reply {
 		feature = "NOTEBOOK"
 	}
 	status, name := q.Get("status"), q.Get("name")
-	var hits []*entry
+	p := page{Current: offset / limit, Data: make([]wire, 0, limit), Size: limit}
 	for _, id := range s.order {
 		e := s.nbs[id]
 		if !strings.EqualFold(e.nb.Feature, feature) ||
@@ -231,14 +251,12 @@ func (s *Server) list(r *http.Request) reply {
 			name != "" && !strings.Contains(e.nb.Name, name) {
 			continue
 		}
-		hits = append(hits, e)
+		if p.Total >= offset && p.Total < offset+limit {
+			p.Data = append(p.Data, render(e))
+		}
+		p.Total++
 	}
-	total := len(hits)
-	hits = hits[min(offset, total):min(offset+limit, total)]
-	p := page{Current: offset / limit, Data: make([]wire, 0, len(hits)), Pages: (total + limit - 1) / limit, Size: limit, Total: total}
-	for _, e := range hits {
-		p.Data = append(p.Data, render(e))
-	}
+	p.Pages = (p.Total + limit - 1) / limit
 	return reply{status: http.StatusOK, body: p}
 }
 
@@ -299,6 +317,11 @@ func setLease(e *entry, now time.Time, d int64, typ string) {
 	l.Enable, l.Type, l.UpdateAt = true, typ, ms
 }
 
+func (s *Server) setLease(e *entry, now time.Time, d int64, typ string) {
+	setLease(e, now, d, typ)
+	s.changed()
+}
+
 func (s *Server) renew(e *entry, r *http.Request, body []byte, now time.Time) reply {
 	if e.nb.Status != lease.StatusRunning {
 		return notRunning(e)
@@ -307,7 +330,7 @@ func (s *Server) renew(e *entry, r *http.Request, body []byte, now time.Time) re
 	if bad != nil {
 		return *bad
 	}
-	setLease(e, now, d, typ)
+	s.setLease(e, now, d, typ)
 	if s.opt.Reply204 {
 		return reply{status: http.StatusNoContent}
 	}
@@ -333,7 +356,7 @@ func (s *Server) start(e *entry, r *http.Request, body []byte, now time.Time) re
 	if bad != nil {
 		return *bad
 	}
-	setLease(e, now, d, typ)
+	s.setLease(e, now, d, typ)
 	e.nb.Status, e.until = lease.StatusStarting, now.Add(s.opt.Transition)
 	return reply{status: http.StatusOK, body: render(e)}
 }
@@ -353,6 +376,7 @@ func (s *Server) stop(e *entry, body []byte, now time.Time) reply {
 	}
 	e.nb.Lease.UpdateAt = now.UnixMilli()
 	e.nb.Status, e.until = lease.StatusStopping, now.Add(s.opt.Transition)
+	s.changed()
 	return reply{status: http.StatusOK, body: render(e)}
 }
 

@@ -86,6 +86,7 @@ type Server struct {
 	faults []Fault
 	log    []Request
 	tokens map[string]time.Time // IAM token → expiry
+	next   time.Time            // earliest pending status change; zero: unknown
 }
 
 // New returns a Server with no notebooks.
@@ -157,6 +158,8 @@ func fail(status int, code, msg string) reply {
 	return reply{status: status, body: errorBody{code, msg}}
 }
 
+// ServeHTTP answers one request: scripted fault, IAM token, or notebook
+// call after authentication, and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Time: s.opt.Now(), Body: string(body)}
