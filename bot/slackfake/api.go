@@ -110,13 +110,13 @@ func (s *Server) call(method string, f url.Values) obj {
 		if !found {
 			return fail("user_not_found")
 		}
-		label, offset := u[1], 0
-		if loc, err := time.LoadLocation(u[1]); err == nil && u[1] != "" {
-			label, offset = time.Now().In(loc).Zone()
+		label, offset := u.tz, 0
+		if u.loc != nil {
+			label, offset = time.Now().In(u.loc).Zone()
 		}
-		return obj{"user": obj{"id": f.Get("user"), "team_id": TeamID, "name": u[0], "real_name": u[0],
-			"deleted": false, "is_bot": false, "tz": u[1], "tz_label": label, "tz_offset": offset,
-			"profile": obj{"real_name": u[0], "display_name": u[0]}}}
+		return obj{"user": obj{"id": f.Get("user"), "team_id": TeamID, "name": u.name, "real_name": u.name,
+			"deleted": false, "is_bot": false, "tz": u.tz, "tz_label": label, "tz_offset": offset,
+			"profile": obj{"real_name": u.name, "display_name": u.name}}}
 	case "usergroups.users.list":
 		if members, found := s.groups[f.Get("usergroup")]; found {
 			return obj{"users": slices.Clone(members)}
@@ -225,14 +225,16 @@ func (s *Server) handleRespond(w http.ResponseWriter, r *http.Request) {
 			reply = fail("invalid_blocks")
 			return
 		}
+		if st := s.envs[t[0]]; st != nil && !closed(st.responded) {
+			close(st.responded)
+		}
 		s.responses = append(s.responses, Response{ID: id, EnvelopeID: t[0], ResponseType: in.ResponseType,
 			ReplaceOriginal: in.ReplaceOriginal, DeleteOriginal: in.DeleteOriginal, Text: in.Text,
 			Blocks: blocks, At: time.Now()})
-		if m := s.msgIdx[[2]string{t[1], t[2]}]; m == nil || m.Deleted {
-		} else if in.DeleteOriginal {
-			m.Deleted = true
-			setVersion(m, "", nil, "response_url")
-		} else if in.ReplaceOriginal {
+		if m := s.msgIdx[[2]string{t[1], t[2]}]; m != nil && !m.Deleted && (in.ReplaceOriginal || in.DeleteOriginal) {
+			if m.Deleted = in.DeleteOriginal; m.Deleted {
+				in.Text, blocks = "", nil
+			}
 			setVersion(m, in.Text, blocks, "response_url")
 		}
 	})

@@ -1,15 +1,8 @@
 // Package slackfake is an in-process fake Slack for end-to-end tests and
-// benchmarks. It serves the Web API methods leasebot uses, a response_url
-// endpoint and a Socket Mode WebSocket faithfully enough that the real
-// slack-go client runs against it unchanged:
-//
-//	s := slackfake.New(slackfake.Options{AppToken: "xapp-1", BotToken: "xoxb-1"})
-//	defer s.Close()
-//	api := slack.New("xoxb-1", slack.OptionAppLevelToken("xapp-1"), slack.OptionAPIURL(s.APIURL()))
-//	cli := socketmode.New(api)
-//
-// Everything the bot sends is recorded for assertions; failures (ok:false
-// errors, HTTP 429, disconnects, dropped sockets) can be scripted.
+// benchmarks: the Web API methods leasebot uses, a response_url endpoint and a
+// Socket Mode WebSocket, faithful enough to drive the real slack-go client
+// (slack.OptionAPIURL(s.APIURL()) plus socketmode.New). It records everything
+// the bot sends and can script failures, disconnects and dropped sockets.
 package slackfake
 
 import (
@@ -104,6 +97,11 @@ type Message struct {
 	History                     []Version
 }
 
+type user struct {
+	name, tz string
+	loc      *time.Location // nil if tz is not a known zone
+}
+
 type script struct {
 	times      int
 	err        string
@@ -115,7 +113,6 @@ type Server struct {
 	opt      Options
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
-	kick     chan struct{} // wakes a writer when the queue grows
 	closed   chan struct{}
 	once     sync.Once
 	wg       sync.WaitGroup
@@ -127,11 +124,12 @@ type Server struct {
 	failOpen                  string
 	queue                     []*frame
 	conns                     map[*wsConn]bool
+	current                   *wsConn // the socket that gets queued frames
 	tickets                   map[string]bool
 	rates, fails              map[string]*script
 	calls                     map[string]int
 	log, violations           []string
-	users                     map[string][2]string // id -> name, tz
+	users                     map[string]user
 	groups                    map[string][]string
 	envs                      map[string]*envState
 	targets                   map[string][3]string // response_url id -> envelope id, channel, ts
@@ -144,10 +142,10 @@ type Server struct {
 func New(opt Options) *Server {
 	opt.PingInterval = cmp.Or(opt.PingInterval, time.Second)
 	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
-	s := &Server{opt: opt, kick: make(chan struct{}, 1), closed: make(chan struct{}),
+	s := &Server{opt: opt, closed: make(chan struct{}),
 		changed: make(chan struct{}), conns: map[*wsConn]bool{}, tickets: map[string]bool{},
 		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
-		users: map[string][2]string{}, groups: map[string][]string{}, envs: map[string]*envState{},
+		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
 		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
 	mux := http.NewServeMux()
@@ -187,22 +185,22 @@ func (s *Server) change(f func()) {
 	s.changed = make(chan struct{})
 }
 
-// wait calls f (without s.mu held) after every change until it succeeds or
-// timeout passes.
-func wait[T any](s *Server, timeout time.Duration, f func() (T, bool)) (T, bool) {
+// waitUntil checks cond (without s.mu held) after every change until it
+// holds, timeout passes or the server closes.
+func (s *Server) waitUntil(timeout time.Duration, cond func() bool) bool {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		ch := locked(s, func() chan struct{} { return s.changed })
-		if v, ok := f(); ok {
-			return v, true
+		if cond() {
+			return true
 		}
 		select {
 		case <-ch:
 		case <-t.C:
-			return f()
+			return cond()
 		case <-s.closed:
-			return f()
+			return cond()
 		}
 	}
 }
@@ -216,7 +214,13 @@ func first[T any](xs []T, match func(T) bool) (T, bool) {
 }
 
 // AddUser registers a user for users.info; tz is an IANA zone name.
-func (s *Server) AddUser(id, name, tz string) { s.change(func() { s.users[id] = [2]string{name, tz} }) }
+func (s *Server) AddUser(id, name, tz string) {
+	loc, _ := time.LoadLocation(tz)
+	if tz == "" {
+		loc = nil
+	}
+	s.change(func() { s.users[id] = user{name, tz, loc} })
+}
 
 // SetGroup sets the members of a user group for usergroups.users.list.
 func (s *Server) SetGroup(id string, members ...string) {
@@ -250,8 +254,7 @@ func (s *Server) Connected() bool { return locked(s, func() bool { return len(s.
 
 // WaitConnected waits until n sockets in total have been sent hello.
 func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
-	_, ok := wait(s, timeout, func() (int, bool) { h := locked(s, func() int { return s.hellos }); return h, h >= n })
-	return ok
+	return s.waitUntil(timeout, func() bool { return locked(s, func() bool { return s.hellos >= n }) })
 }
 
 // Log is everything received, oldest first: Web API calls as "<method>
@@ -268,14 +271,21 @@ func (s *Server) Violations() []string {
 
 // Acks counts the acks that arrived for an envelope.
 func (s *Server) Acks(envelopeID string) int {
-	return len(locked(s, func() []Ack { return s.envs[envelopeID].getAcks() }))
+	return locked(s, func() int {
+		if st := s.envs[envelopeID]; st != nil {
+			return len(st.acks)
+		}
+		return 0
+	})
 }
 
 // WaitAck waits for the envelope's first ack.
 func (e *Envelope) WaitAck(timeout time.Duration) (Ack, bool) {
-	return wait(e.s, timeout, func() (Ack, bool) {
-		return first(locked(e.s, func() []Ack { return e.s.envs[e.ID].getAcks() }), func(Ack) bool { return true })
-	})
+	st := locked(e.s, func() *envState { return e.s.envs[e.ID] })
+	if st == nil || !e.s.await(st.acked, timeout) {
+		return Ack{}, false
+	}
+	return locked(e.s, func() Ack { return st.acks[0] }), true
 }
 
 // Responses lists every response_url post, oldest first.
@@ -285,9 +295,13 @@ func (s *Server) Responses() []Response {
 
 // WaitResponse waits for the first post to the envelope's response_url.
 func (s *Server) WaitResponse(e *Envelope, timeout time.Duration) (Response, bool) {
-	return wait(s, timeout, func() (Response, bool) {
-		return first(s.Responses(), func(r Response) bool { return r.EnvelopeID == e.ID })
-	})
+	st := locked(s, func() *envState { return s.envs[e.ID] })
+	if st == nil || !s.await(st.responded, timeout) {
+		return Response{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return first(s.responses, func(r Response) bool { return r.EnvelopeID == e.ID })
 }
 
 // Messages lists the posted messages in posting order.
@@ -304,19 +318,17 @@ func (s *Server) Messages() []Message {
 
 // Message returns the message at (channel, ts).
 func (s *Server) Message(channel, ts string) (Message, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.msgIdx[[2]string{channel, ts}]; m != nil {
-		c := *m
-		c.History = slices.Clone(m.History)
-		return c, true
-	}
-	return Message{}, false
+	return first(s.Messages(), func(m Message) bool { return m.Channel == channel && m.TS == ts })
 }
 
 // WaitMessage waits until a message satisfies match, which runs on copies.
 func (s *Server) WaitMessage(match func(Message) bool, timeout time.Duration) (Message, bool) {
-	return wait(s, timeout, func() (Message, bool) { return first(s.Messages(), match) })
+	var m Message
+	ok := s.waitUntil(timeout, func() (found bool) {
+		m, found = first(s.Messages(), match)
+		return found
+	})
+	return m, ok
 }
 
 // next returns a new sequence number; s.mu must be held.
@@ -338,7 +350,7 @@ func (s *Server) violation(format string, args ...any) {
 
 func (s *Server) userName(id string) string {
 	if u, ok := s.users[id]; ok {
-		return u[0]
+		return u.name
 	}
 	return strings.ToLower(id)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -181,6 +182,12 @@ func TestBlockActionRoutedAndReplaceOriginal(t *testing.T) {
 		_, _, _ = api.PostMessage("", slack.MsgOptionReplaceOriginal(cb.ResponseURL), slack.MsgOptionText("extended", false))
 		got <- cb
 	})
+	h.HandleInteractionBlockAction("dismiss", func(evt *socketmode.Event, c *socketmode.Client) {
+		_ = c.Ack(*evt.Request)
+		cb := evt.Data.(slack.InteractionCallback)
+		_, _, _ = api.PostMessage("", slack.MsgOptionDeleteOriginal(cb.ResponseURL))
+		got <- cb
+	})
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
 	run(t, cli, h.RunEventLoopContext)
 
@@ -204,6 +211,18 @@ func TestBlockActionRoutedAndReplaceOriginal(t *testing.T) {
 	if !ok || m.Text != "extended" || m.Blocks != nil || len(m.History) != 2 || m.History[1].Via != "response_url" {
 		t.Fatalf("message = %+v", m)
 	}
+
+	// A button the message does not have still carries a block_id.
+	s.Click("U1", "C1", ts, "dismiss", "")
+	if cb = <-got; cb.ActionCallback.BlockActions[0].BlockID != "actions" {
+		t.Fatalf("callback = %+v", cb)
+	}
+	if m, ok = s.WaitMessage(func(m slackfake.Message) bool { return m.TS == ts && m.Deleted }, wait); !ok || m.Updated != 2 {
+		t.Fatalf("message = %+v", m)
+	}
+	if _, _, _, err := api.UpdateMessage("C1", ts, slack.MsgOptionText("x", false)); err == nil {
+		t.Fatal("update of a deleted message succeeded")
+	}
 }
 
 func TestDisconnectReconnects(t *testing.T) {
@@ -214,12 +233,12 @@ func TestDisconnectReconnects(t *testing.T) {
 		t.Fatal("no connection")
 	}
 	s.Disconnect("refresh_requested")
-	if !s.WaitConnected(2, wait) || s.Connections() != 2 {
-		t.Fatalf("connections = %d", s.Connections())
-	}
-	e := s.SlashCommand("U1", "C1", "list")
+	e := s.SlashCommand("U1", "C1", "list") // held back for the next connection
 	if _, ok := e.WaitAck(wait); !ok {
 		t.Fatal("not acked after reconnect")
+	}
+	if !s.WaitConnected(2, wait) || s.Connections() != 2 {
+		t.Fatalf("connections = %d", s.Connections())
 	}
 }
 
@@ -467,5 +486,23 @@ func TestProtocolViolations(t *testing.T) {
 	}
 	if s.Acks(e.ID) != 2 {
 		t.Errorf("acks = %d (oversized ack must be dropped)", s.Acks(e.ID))
+	}
+}
+
+func TestConcurrentEnvelopes(t *testing.T) {
+	s := newFake(t)
+	ackAll(t, quietClient(newAPI(s, appToken)), nil)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			e := s.SlashCommand("U1", "C1", fmt.Sprint("list ", i))
+			if _, ok := e.WaitAck(wait); !ok || s.Acks(e.ID) != 1 {
+				t.Errorf("envelope %s: acks %d", e.ID, s.Acks(e.ID))
+			}
+		})
+	}
+	wg.Wait()
+	if v := s.Violations(); len(v) != 0 {
+		t.Fatalf("violations: %v", v)
 	}
 }

@@ -25,36 +25,32 @@ type wireEnvelope struct {
 	RetryReason            string          `json:"retry_reason"`
 }
 
-// envState tracks the deliveries and acks of one envelope_id.
+// envState tracks the deliveries and acks of one envelope_id; acked and
+// responded are closed at its first ack and first response_url post.
 type envState struct {
-	wire       wireEnvelope
-	deliveries int
-	lastSent   time.Time
-	acks       []Ack
-}
-
-func (st *envState) getAcks() []Ack {
-	if st == nil {
-		return nil
-	}
-	return slices.Clone(st.acks)
+	wire             wireEnvelope
+	deliveries       int
+	lastSent         time.Time
+	acks             []Ack
+	acked, responded chan struct{}
 }
 
 // frame is a queued data frame; done is closed once it is written at sent.
+// A retire frame (disconnect) is the last one its socket gets.
 type frame struct {
-	data []byte
-	st   *envState // nil when the frame has no envelope_id
-	sent time.Time
-	done chan struct{}
+	data   []byte
+	st     *envState // nil when the frame has no envelope_id
+	retire bool
+	sent   time.Time
+	done   chan struct{}
 }
 
-// wsConn is one client socket. After hello only its writer goroutine writes
-// data frames; ctl carries frames for this socket only.
+// wsConn is one client socket; after hello only its writer goroutine writes.
+// kick wakes the writer when the queue grows.
 type wsConn struct {
-	c    *websocket.Conn
-	ctl  chan []byte
-	done chan struct{}
-	once sync.Once
+	c          *websocket.Conn
+	kick, done chan struct{}
+	once       sync.Once
 }
 
 func (w *wsConn) write(b []byte) error {
@@ -65,7 +61,12 @@ func (w *wsConn) write(b []byte) error {
 // drop forgets the socket and closes it without a close frame.
 func (s *Server) drop(w *wsConn) {
 	w.once.Do(func() {
-		s.change(func() { delete(s.conns, w) })
+		s.change(func() {
+			delete(s.conns, w)
+			if s.current == w {
+				s.current = nil
+			}
+		})
 		close(w.done)
 		_ = w.c.Close()
 	})
@@ -80,10 +81,13 @@ func (s *Server) liveConns() []*wsConn {
 	})
 }
 
+// kickWriter wakes the writer of the current socket.
 func (s *Server) kickWriter() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if c := locked(s, func() *wsConn { return s.current }); c != nil {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -99,7 +103,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	wc := &wsConn{c: c, ctl: make(chan []byte, 8), done: make(chan struct{})}
+	wc := &wsConn{c: c, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	hello, _ := json.Marshal(map[string]any{"type": "hello", "num_connections": len(s.liveConns()) + 1,
 		"debug_info":      map[string]any{"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060},
 		"connection_info": map[string]any{"app_id": AppID}})
@@ -107,7 +111,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if wc.write(hello) == nil {
 		s.change(func() {
 			if up = !s.isClosed; up { // so wg.Add never races with Close's Wait
-				s.conns[wc] = true
+				s.conns[wc], s.current = true, wc
 				s.hellos++
 				s.wg.Add(2)
 			}
@@ -130,7 +134,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writer sends pings, control frames and queued envelopes to wc.
+// writer sends pings and queued frames to wc.
 func (s *Server) writer(wc *wsConn) {
 	defer s.wg.Done()
 	defer s.drop(wc)
@@ -142,23 +146,25 @@ func (s *Server) writer(wc *wsConn) {
 			return
 		case <-t.C:
 			err = wc.c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(writeTimeout))
-		case b := <-wc.ctl:
-			err = wc.write(b)
-		case <-s.kick:
+		case <-wc.kick:
 			err = s.drain(wc)
 		}
 	}
 }
 
-// drain writes queued frames to wc; a frame whose write fails is requeued.
+// drain writes queued frames to wc while it is the current socket; a frame
+// whose write fails is requeued.
 func (s *Server) drain(wc *wsConn) error {
 	for {
 		f := locked(s, func() *frame {
-			if len(s.queue) == 0 {
+			if len(s.queue) == 0 || s.current != wc {
 				return nil
 			}
 			f := s.queue[0]
 			s.queue, f.sent = s.queue[1:], time.Now()
+			if f.retire {
+				s.current = nil
+			}
 			if f.st != nil { // before the write, so no ack can precede it
 				f.st.deliveries++
 				f.st.lastSent = f.sent
@@ -173,7 +179,9 @@ func (s *Server) drain(wc *wsConn) error {
 				if f.st != nil {
 					f.st.deliveries--
 				}
-				s.queue = append([]*frame{f}, s.queue...)
+				if !f.retire { // a disconnect must not hit the next socket
+					s.queue = append([]*frame{f}, s.queue...)
+				}
 			})
 			s.kickWriter()
 			return err
@@ -205,6 +213,9 @@ func (s *Server) onFrame(data []byte) {
 			if ack.Late = ack.Latency > s.opt.AckDeadline; ack.Late {
 				s.violation("late ack for %s after %v", a.EnvelopeID, ack.Latency)
 			}
+			if !closed(st.acked) {
+				close(st.acked)
+			}
 			if st.acks = append(st.acks, ack); len(st.acks) > st.deliveries {
 				s.violation("duplicate ack for %s: %d acks, %d deliveries", a.EnvelopeID, len(st.acks), st.deliveries)
 			}
@@ -213,7 +224,7 @@ func (s *Server) onFrame(data []byte) {
 }
 
 // send queues data (wire encoded if nil), tracking the acks of
-// wire.EnvelopeID, and waits until it is written or sendWait passes.
+// wire.EnvelopeID, and waits until it is written.
 func (s *Server) send(wire wireEnvelope, data []byte, trigger, respURL string) *Envelope {
 	if data == nil {
 		data, _ = json.Marshal(wire)
@@ -221,26 +232,48 @@ func (s *Server) send(wire wireEnvelope, data []byte, trigger, respURL string) *
 	f := &frame{data: data, done: make(chan struct{})}
 	s.change(func() {
 		if f.st = s.envs[wire.EnvelopeID]; f.st == nil && wire.EnvelopeID != "" {
-			f.st = &envState{}
+			f.st = &envState{acked: make(chan struct{}), responded: make(chan struct{})}
 			s.envs[wire.EnvelopeID] = f.st
 		}
 		if f.st != nil {
 			f.st.wire = wire
 		}
-		s.queue = append(s.queue, f)
 	})
+	return &Envelope{ID: wire.EnvelopeID, Type: wire.Type, TriggerID: trigger, ResponseURL: respURL,
+		Payload: wire.Payload, Sent: s.enqueue(f), s: s}
+}
+
+// enqueue queues f and waits until it is written (returning when) or sendWait
+// passes (returning zero).
+func (s *Server) enqueue(f *frame) time.Time {
+	locked(s, func() any { s.queue = append(s.queue, f); return nil })
 	s.kickWriter()
-	e := &Envelope{ID: wire.EnvelopeID, Type: wire.Type, TriggerID: trigger, ResponseURL: respURL,
-		Payload: wire.Payload, s: s}
-	t := time.NewTimer(sendWait)
+	if s.await(f.done, sendWait) {
+		return f.sent
+	}
+	return time.Time{}
+}
+
+// await waits until ch is closed, timeout passes or the server closes.
+func (s *Server) await(ch chan struct{}, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-f.done:
-		e.Sent = f.sent
+	case <-ch:
+		return true
 	case <-t.C:
 	case <-s.closed:
 	}
-	return e
+	return closed(ch)
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // SendRaw sends arbitrary, possibly malformed, bytes as one text frame, queued
@@ -271,16 +304,14 @@ func (s *Server) Redeliver(e *Envelope) {
 	}
 }
 
-// Disconnect sends {"type":"disconnect","reason":reason} on every live socket
-// (reasons: warning, refresh_requested, link_disabled). With none it does nothing.
+// Disconnect sends {"type":"disconnect","reason":reason} (warning,
+// refresh_requested, link_disabled, ...) on the current socket, if any, after
+// the frames already queued. Later envelopes wait for the next connection.
 func (s *Server) Disconnect(reason string) {
 	data, _ := json.Marshal(map[string]any{"type": "disconnect", "reason": reason,
 		"debug_info": map[string]any{"host": "applink-fake"}})
-	for _, c := range s.liveConns() {
-		select {
-		case c.ctl <- data:
-		case <-c.done:
-		}
+	if locked(s, func() bool { return s.current != nil }) {
+		s.enqueue(&frame{data: data, retire: true, done: make(chan struct{})})
 	}
 }
 
