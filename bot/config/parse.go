@@ -69,6 +69,8 @@ type parser struct {
 	dropped int // problems not reported beyond maxErrors
 	work    int // entries and items visited so far
 	tooMuch bool
+	// reported marks lines already reported for every channel inheriting them.
+	reported map[int]bool
 }
 
 // visit counts n entries or items of work and reports false, once with an
@@ -711,30 +713,31 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 	}
 }
 
-// checkButtons reports extend buttons longer than the channel's max_extend:
-// every click on one would be refused. The problem is reported where it was
-// written: the channel's own extend_buttons, else its own max_extend, else defaults.
+// checkButtons deals with extend buttons longer than the channel's max_extend,
+// on which every click would be refused. Buttons the channel writes itself
+// are an error at their line; buttons it inherits (from defaults or the
+// built-in [1h, 4h]) are left off that channel's warnings, so that a channel
+// may narrow max_extend without repeating extend_buttons; but buttons written
+// under defaults that exceed the max_extend of defaults are an error too.
 func (p *parser) checkButtons(ch *Channel, where string, maxLine int, buttonLines []int, src defaultSources) {
+	kept := ch.ExtendButtons[:0:0]
 	for i, b := range ch.ExtendButtons {
-		if b <= ch.MaxExtend {
-			continue
-		}
 		switch {
+		case b <= ch.MaxExtend:
+			kept = append(kept, b)
 		case buttonLines != nil:
 			p.errAt(buttonLines[i], "extend button %s %s is longer than its max_extend %s: every click on it would be refused",
 				duration.Format(b), where, duration.Format(ch.MaxExtend))
-		case maxLine != 0:
-			p.errAt(maxLine, "max_extend %s %s is shorter than the extend button %s it inherits from defaults: every click on it would be refused; set extend_buttons for this channel",
-				duration.Format(ch.MaxExtend), where, duration.Format(b))
-		default:
-			line := src.maxExtend
-			if i < len(src.buttons) {
-				line = src.buttons[i]
+		case maxLine == 0 && i < len(src.buttons) && !p.reported[src.buttons[i]]:
+			if p.reported == nil {
+				p.reported = map[int]bool{}
 			}
-			p.errAt(line, "extend button %s in defaults is longer than max_extend %s: every click on it would be refused",
+			p.reported[src.buttons[i]] = true
+			p.errAt(src.buttons[i], "extend button %s in defaults is longer than max_extend %s: every click on it would be refused",
 				duration.Format(b), duration.Format(ch.MaxExtend))
 		}
 	}
+	ch.ExtendButtons = kept
 }
 
 // ids reads a list of Slack IDs of one kind.
