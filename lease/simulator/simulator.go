@@ -33,8 +33,12 @@ const (
 	RouteToken = "token" // POST /v3/auth/tokens (only with Options.IAM)
 )
 
-// MaxClockSkew is how far X-Sdk-Date may be from the server's clock.
-const MaxClockSkew = 15 * time.Minute
+const (
+	// MaxClockSkew is how far X-Sdk-Date may be from the server's clock.
+	MaxClockSkew = 15 * time.Minute
+	// MaxLog bounds the request log; when full, its older half is dropped.
+	MaxLog = 100_000
+)
 
 // Options configures a Server. With neither AK nor IAM set, requests are
 // not authenticated at all.
@@ -206,6 +210,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Status = rep.status
 	s.mu.Lock()
+	if len(s.log) >= MaxLog {
+		s.log = append(s.log[:0], s.log[len(s.log)-MaxLog/2:]...)
+	}
 	s.log = append(s.log, rec)
 	s.mu.Unlock()
 }
@@ -360,6 +367,11 @@ func (s *Server) issueToken(body []byte) reply {
 	exp := now.Add(iam.TTL)
 	tok := "MIIT" + randomHex(64)
 	s.mu.Lock()
+	for t, e := range s.tokens {
+		if !now.Before(e) {
+			delete(s.tokens, t)
+		}
+	}
 	s.tokens[tok] = exp
 	s.mu.Unlock()
 	const iso = "2006-01-02T15:04:05.000000Z"
