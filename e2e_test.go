@@ -140,19 +140,23 @@ func (h *harness) start(extraArgs ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	args := append([]string{"run", "-config", h.config}, extraArgs...)
+	exit := make(chan int, 1)
+	h.exit = exit
+	connections := h.slack.Connections()
 	go func() {
-		h.exit <- run(ctx, args, strings.NewReader(""), &syncBuffer{}, h.stderr, func(k string) string { return h.env[k] })
+		exit <- run(ctx, args, strings.NewReader(""), &syncBuffer{}, h.stderr, func(k string) string { return h.env[k] })
 	}()
 	h.t.Cleanup(func() {
 		cancel()
 		select {
-		case <-h.exit:
+		case code := <-exit:
+			exit <- code
 		case <-time.After(15 * time.Second):
 			h.t.Error("leasebot did not stop within 15s of cancellation")
 		}
 		h.assertNoSecrets()
 	})
-	if !h.slack.WaitConnected(1, 10*time.Second) {
+	if !h.slack.WaitConnected(connections+1, 10*time.Second) {
 		h.t.Fatalf("leasebot never connected to the fake Slack; stderr:\n%s", h.stderr.String())
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
 )
@@ -157,6 +156,10 @@ func (b *Bot) Poll(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 
+	// Posting is not abandoned half-way on shutdown: a post that reached Slack
+	// but was cancelled here would be repeated after a restart.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	for _, p := range posts {
 		msg := b.warningMessage(p.nb, p.channel, now)
 		ref, err := b.chat.Post(ctx, p.channel, msg)
@@ -190,10 +193,10 @@ func (b *Bot) updatePosts(ctx context.Context, w *warning, msg Message) {
 }
 
 func (b *Bot) buttonsFor(channel string) []time.Duration {
-	if ch, ok := b.acl.Channel(channel); ok && len(ch.ExtendButtons) > 0 {
+	if ch, ok := b.acl.Channel(channel); ok {
 		return ch.ExtendButtons
 	}
-	return b.cfg.Defaults.ExtendButtons
+	return nil
 }
 
 func (b *Bot) warningMessage(nb lease.Notebook, channel string, now time.Time) Message {
@@ -269,7 +272,9 @@ func (b *Bot) SaveState(path string) error {
 	for _, it := range b.warnings.Items() {
 		list = append(list, it.Object.(*warning))
 	}
-	slices.SortFunc(list, func(a, c *warning) int { return strings.Compare(a.Notebook+fmt.Sprint(a.Stop), c.Notebook+fmt.Sprint(c.Stop)) })
+	slices.SortFunc(list, func(a, c *warning) int {
+		return strings.Compare(a.Notebook+fmt.Sprint(a.Stop), c.Notebook+fmt.Sprint(c.Stop))
+	})
 	data, err := json.MarshalIndent(list, "", " ")
 	b.mu.Unlock()
 	if err != nil {
@@ -322,7 +327,6 @@ func (b *Bot) LoadState(path string) error {
 	}
 	return nil
 }
-
 
 // Watch polls every interval until ctx ends, saving the warning state to
 // stateFile (if set) after each successful cycle.
