@@ -28,7 +28,7 @@ func TestReconnects(t *testing.T) {
 
 func TestFatalSlackAnswersExitNonZero(t *testing.T) {
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(h *harness)
 		reason string
 	}{

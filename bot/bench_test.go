@@ -1,0 +1,145 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
+)
+
+type countChat struct{ posts, updates int }
+
+func (c *countChat) Post(context.Context, string, bot.Message) (string, error) {
+	c.posts++
+	return strconv.Itoa(c.posts), nil
+}
+func (c *countChat) Update(context.Context, string, string, bot.Message) error {
+	c.updates++
+	return nil
+}
+
+// bigWorld is 10 000 running notebooks and 200 channels with a realistic mix
+// of selectors: team globs, tags, exact names and IDs, and two "*" channels.
+func bigWorld(tb testing.TB, notebooks, channels int) (*bot.Bot, *simulator.Server, *countChat) {
+	tb.Helper()
+	sim := simulator.New(simulator.Options{AK: "AK", SK: "SK"})
+	srv := httptest.NewServer(sim)
+	tb.Cleanup(srv.Close)
+	now := time.Now()
+	var ids []string
+	for i := range notebooks {
+		team := i % 100
+		created := now.Add(-time.Hour).UnixMilli()
+		left := time.Duration(i%4320) * time.Minute // spread over 72h
+		nb := sim.Add(lease.Notebook{
+			Name: fmt.Sprintf("team-%03d-nb-%05d", team, i), Status: lease.StatusRunning,
+			Tags:  []lease.Tag{{Key: "team", Value: strconv.Itoa(team)}},
+			Lease: lease.Lease{CreateAt: created, Duration: now.Add(left+time.Minute).UnixMilli() - created, Enable: true, Type: "TIMING"},
+		})
+		ids = append(ids, nb.ID)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "modelarts:\n  endpoint: %s\n  project_id: %s\ndefaults:\n  warn_before: [30m, 10m]\nchannels:\n", srv.URL, sim.ProjectID())
+	for c := range channels {
+		fmt.Fprintf(&b, "  C%05d:\n    users: [U0ALICE]\n", c)
+		switch {
+		case c < 2:
+			b.WriteString("    notebooks: [\"*\"]\n    warn: false\n")
+		case c < 60:
+			fmt.Fprintf(&b, "    notebooks: [\"team-%03d-*\"]\n", c%100)
+		case c < 160:
+			fmt.Fprintf(&b, "    notebooks: [\"tag:team=%d\"]\n", c%100)
+		default:
+			fmt.Fprintf(&b, "    notebooks: [%q, %q]\n", ids[c*7%len(ids)], fmt.Sprintf("team-%03d-nb-%05d", c%100, c*13%notebooks))
+		}
+	}
+	cfg, err := config.Parse([]byte(b.String()), "bench.yml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	chat := &countChat{}
+	core := bot.New(bot.Options{Config: cfg, Leases: client, Directory: directory{}, Chat: chat})
+	return core, sim, chat
+}
+
+func rssMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkWatcherCycle measures one steady-state watcher cycle at 10 000
+// running notebooks and 200 channels (the first cycle, which posts the
+// warnings, runs before the timer starts). requests/cycle must be ⌈N/50⌉.
+// The time includes the in-process simulator serving the listing.
+func BenchmarkWatcherCycle(b *testing.B) {
+	n := 10000
+	if testing.Short() {
+		n = 500
+	}
+	core, sim, chat := bigWorld(b, n, 200)
+	ctx := context.Background()
+	if err := core.Poll(ctx); err != nil {
+		b.Fatal(err)
+	}
+	firstPosts := chat.posts
+	sim.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := core.Poll(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(sim.Count(simulator.RouteList))/float64(b.N), "requests/cycle")
+	b.ReportMetric(float64(chat.posts-firstPosts)/float64(b.N), "new-warnings/cycle")
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	b.ReportMetric(rssMB(), "rss-MB")
+}
+
+func TestWatcherCycleCost(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	core, sim, chat := bigWorld(t, n, 200)
+	if err := core.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := (n + 49) / 50; sim.Count(simulator.RouteList) != want {
+		t.Errorf("one cycle made %d list requests, want ⌈%d/50⌉ = %d", sim.Count(simulator.RouteList), n, want)
+	}
+	if sim.Count(simulator.RouteGet)+sim.Count(simulator.RouteLease) != 0 {
+		t.Error("the watcher made per-notebook requests")
+	}
+	if chat.posts == 0 {
+		t.Error("no warnings at all: the fixture is wrong")
+	}
+}
