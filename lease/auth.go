@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -207,7 +206,7 @@ func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error
 		return "", 0, &Error{Kind: networkKind(err), Op: op, Err: netErr(err)}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	raw, err := readBody(resp)
 	if err != nil {
 		return "", 0, &Error{Kind: KindUnavailable, Op: op, Status: resp.StatusCode, Err: netErr(err)}
 	}

@@ -140,7 +140,7 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 		path = "/notebooks/all"
 	}
 	var all []Notebook
-	seen := make(map[string]bool)
+	var seen map[string]bool
 	for offset := 0; ; {
 		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "offset": {strconv.Itoa(offset)}}
 		if opt.Status != "" {
@@ -152,6 +152,10 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 		}
 		if _, err := c.do(ctx, call{name: "list", op: "list notebooks", method: http.MethodGet, path: path, query: q, retry: retryAll}, &page); err != nil {
 			return nil, err
+		}
+		if seen == nil {
+			n := min(max(page.Total, len(page.Data)), 100_000)
+			all, seen = make([]Notebook, 0, n), make(map[string]bool, n)
 		}
 		added := 0
 		for _, nb := range page.Data {
@@ -342,12 +346,22 @@ func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	raw, err := readBody(resp)
 	c.observe(cl.name, resp.StatusCode, time.Since(start))
 	if err != nil && resp.StatusCode/100 == 2 {
 		return 0, nil, nil, err
 	}
 	return resp.StatusCode, resp.Header, raw, nil
+}
+
+// readBody reads at most maxBody bytes, in one allocation when the length is known.
+func readBody(resp *http.Response) ([]byte, error) {
+	var b bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		b.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(io.LimitReader(resp.Body, maxBody))
+	return b.Bytes(), err
 }
 
 func (c *Client) observe(name string, status int, took time.Duration) {

@@ -202,9 +202,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	if rep.body != nil {
+		b, _ := json.Marshal(rep.body)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(rep.status)
-		_ = json.NewEncoder(w).Encode(rep.body)
+		_, _ = w.Write(b)
 	} else {
 		w.WriteHeader(rep.status)
 	}
