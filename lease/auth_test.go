@@ -197,3 +197,14 @@ func TestNoSecretsInErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestIAMOutageIsRetried(t *testing.T) {
+	f, _ := iamSetup(t, 24*time.Hour, iamPassword)
+	f.sim.Inject(simulator.Fault{Route: "token", Status: 503, Times: 1})
+	if _, err := f.c.Get(context.Background(), running(f)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sim.Count("token"); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+}
