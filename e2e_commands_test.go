@@ -85,7 +85,7 @@ func TestACL(t *testing.T) {
 		t.Error("alice could not extend a notebook her channel covers")
 	}
 	before = stopOf(t, h.sim, nb.ID)
-	h.command(admin, chOther, "extend acl-nb 1h")
+	h.command(adminUser, chOther, "extend acl-nb 1h")
 	if !stopOf(t, h.sim, nb.ID).After(before) {
 		t.Error("an admin could not extend from another configured channel")
 	}

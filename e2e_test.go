@@ -34,7 +34,7 @@ const (
 	alice     = "U0ALICE" // on C0ML's list
 	bob       = "U0BOB"   // on no list
 	carol     = "U0CAROL" // in user group S0DATASCI
-	admin     = "U0ADMIN"
+	adminUser = "U0ADMIN"
 )
 
 // syncBuffer is a bytes.Buffer safe for the bot's concurrent log writes.
@@ -83,7 +83,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	sl.AddUser(alice, "alice", "Europe/Berlin")
 	sl.AddUser(bob, "bob", "America/New_York")
 	sl.AddUser(carol, "carol", "Asia/Kolkata")
-	sl.AddUser(admin, "admin", "UTC")
+	sl.AddUser(adminUser, "admin", "UTC")
 	sl.SetGroup("S0DATASCI", carol)
 
 	so := simulator.Options{AK: testAK, SK: testSK}
@@ -116,7 +116,7 @@ defaults:
   %s:
     users: [%s]
     notebooks: ["team-b-*"]
-%s`, srv.URL, sim.ProjectID(), admin, maxExtend, defaults, chML, alice, chOther, alice, o.extraConfig)
+%s`, srv.URL, sim.ProjectID(), adminUser, maxExtend, defaults, chML, alice, chOther, alice, o.extraConfig)
 	path := filepath.Join(t.TempDir(), "leasebot.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

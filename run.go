@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/leasebot/leasebot/admin"
 	"github.com/leasebot/leasebot/bot"
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/slackchat"
@@ -20,6 +21,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs.SetOutput(stderr)
 	cfgFlag := fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
 	simulate := fs.Bool("simulate", false, "use the built-in ModelArts simulator instead of the cloud")
+	listen := fs.String("listen", "", "admin listener for /healthz and /metrics, e.g. 127.0.0.1:9102 (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -44,14 +46,25 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		}
 		defer sim.Close()
 	}
-	leases, mode, err := newLeaseClient(cfg, getenv, sim, nil)
+	metrics := admin.NewMetrics()
+	leases, mode, err := newLeaseClient(cfg, getenv, sim, metrics.ModelArts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
+	if *listen != "" {
+		health := admin.Health{Metrics: metrics, MaxSilence: max(5*time.Minute, 3*cfg.Defaults.PollInterval)}
+		srv, addr, err := admin.Serve(*listen, admin.Handler(metrics, health))
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
+		defer srv.Close()
+		log.Info("admin listener up", "addr", addr, "paths", "/healthz /metrics")
+	}
 
-	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: adapter, Chat: adapter, Log: log})
+	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log, Observer: metrics})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: adapter, Chat: adapter, Log: log, Observer: metrics})
 	if f := cfg.Defaults.StateFile; f != "" {
 		if err := core.LoadState(f); err != nil {
 			log.Warn("warning state not loaded; warnings may repeat", "err", err)
