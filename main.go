@@ -68,7 +68,7 @@ func versionString() string {
 
 const usage = `Usage:
   leasebot [run] [-config FILE] [-simulate] [-listen ADDR]   serve Slack (Socket Mode)
-  leasebot demo                                          try it in the terminal, no account needed
+  leasebot demo [-v] [-poll 5s]                          try it in the terminal, no account needed
   leasebot check [-config FILE]                          validate config and credentials, print the ACL
   leasebot version                                       print the version and commit
 
