@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "show the bot's log, audit lines included, on standard error")
-	poll := fs.Duration("poll", config.MinPollInterval, "how often the watcher lists notebooks (at least "+duration.Format(config.MinPollInterval)+")")
+	poll := fs.Duration("poll", 5*time.Second, "how often the watcher lists notebooks (at least "+duration.Format(config.MinPollInterval)+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -141,7 +141,7 @@ func TestDemoVerboseShowsAuditLines(t *testing.T) {
 }
 
 func TestDemoFlags(t *testing.T) {
-	for _, args := range [][]string{{"demo", "-poll", "1s"}, {"demo", "-poll", "5500ms"}, {"demo", "-nope"}, {"demo", "extra"}} {
+	for _, args := range [][]string{{"demo", "-poll", "500ms"}, {"demo", "-poll", "5500ms"}, {"demo", "-nope"}, {"demo", "extra"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, os.Getenv); code != exitConfig {
 			t.Errorf("%v: exit code %d, want %d", args, code, exitConfig)

@@ -240,3 +240,21 @@ func TestListAndStatus(t *testing.T) {
 		t.Errorf("help: %q", resp.Text)
 	}
 }
+
+func TestLimitRefusalsMakeNoModelArtsRequestAtAll(t *testing.T) {
+	h := newHarness(t, harnessOptions{maxExtend: "4h"})
+	h.sim.AddRunning("untouched", 3*time.Hour)
+	time.Sleep(100 * time.Millisecond) // let the watcher's first listing finish
+	before := len(h.sim.Requests())
+	for _, text := range []string{"extend untouched 5h", "extend untouched 73h", "extend untouched 2", "extend untouched", "frobnicate untouched 1h"} {
+		if resp := h.command(alice, chML, text); resp.ResponseType != "ephemeral" {
+			t.Errorf("%q: %q", text, resp.Text)
+		}
+	}
+	if got := len(h.sim.Requests()) - before; got != 0 {
+		t.Errorf("refusals made %d ModelArts requests, want none", got)
+	}
+	if n := len(h.auditLines()); n != 4 {
+		t.Errorf("want an audit line for each refused extend (4), got %d", n)
+	}
+}

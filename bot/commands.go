@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leasebot/leasebot/bot/acl"
 	"github.com/leasebot/leasebot/bot/command"
@@ -35,6 +36,10 @@ func (b *Bot) Command(ctx context.Context, r Request) (reply Message) {
 
 	cmd, err := command.Parse(r.Text)
 	if err != nil {
+		if f := strings.Fields(strings.ToLower(r.Text)); len(f) > 0 && f[0] == string(command.Extend) {
+			verb = string(command.Extend)
+			b.auditChange(auditEntry{user: r.User, channel: r.Channel, verb: "extend", requested: clip(r.Text, 80), outcome: "refused", code: "syntax"})
+		}
 		var se *command.SyntaxError
 		if errors.As(err, &se) {
 			if se.Hint != "" {
@@ -249,4 +254,15 @@ func (b *Bot) status(ctx context.Context, r Request, cmd command.Command) (Messa
 		}
 	}
 	return ephemeral(t), true
+}
+
+// clip shortens s to at most n bytes at a rune boundary, for logs.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

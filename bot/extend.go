@@ -94,6 +94,15 @@ func (b *Bot) maxExtend(channel string) time.Duration {
 }
 
 func (b *Bot) extend(ctx context.Context, r Request, cmd command.Command) (Message, bool) {
+	// Limits that do not depend on the notebook are checked before any API call.
+	if limit := b.maxExtend(r.Channel); cmd.By > limit {
+		b.auditRefusal(r, cmd, nil, "over_max_extend")
+		return ephemeral(Text{}.Plain("That is an extension of " + duration.Format(cmd.By) + "; this channel allows at most " + duration.Format(limit) + " at a time.")), false
+	}
+	if cmd.By > lease.MaxDuration {
+		b.auditRefusal(r, cmd, nil, "over_72h")
+		return ephemeral(Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so an extension of " + duration.Format(cmd.By) + " is not possible.")), false
+	}
 	nb, why, ok := b.resolve(ctx, r, cmd.Notebook)
 	if !ok {
 		b.auditRefusal(r, cmd, nil, "resolve")

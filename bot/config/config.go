@@ -22,7 +22,7 @@ const (
 	// DefaultPollInterval is how often the watcher lists notebooks when defaults.poll_interval is unset.
 	DefaultPollInterval = 60 * time.Second
 	// MinPollInterval is the shortest poll_interval accepted.
-	MinPollInterval = 5 * time.Second
+	MinPollInterval = time.Second
 	// MaxExtendButtons is the most extend buttons a warning carries, beside "Let it stop".
 	MaxExtendButtons = 4
 )
@@ -55,7 +55,7 @@ type Defaults struct {
 	MaxExtend     time.Duration   // default 8h; > 0 and <= 72h
 	WarnBefore    []time.Duration // default [30m, 10m]; sorted descending, deduplicated
 	ExtendButtons []time.Duration // default [1h, 4h]; in the order written, deduplicated, at most 4
-	PollInterval  time.Duration   // default 60s; at least 5s
+	PollInterval  time.Duration   // default 60s; at least 1s
 	StateFile     string          // optional state_file path, as written ("" when unset)
 }
 

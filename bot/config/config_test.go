@@ -98,7 +98,7 @@ func TestErrors(t *testing.T) {
 		{"warn_before empty", valid + "    warn_before: []\n", 8, "warn_before in channel C0ML is empty", true},
 		{"extend_buttons over 72h", valid + "defaults:\n  max_extend: 72h\n  extend_buttons:\n    - 1h\n    - 73h\n", 12, "extend_buttons in defaults: 73h is longer than 72h", true},
 		{"extend_buttons too many", valid + "    extend_buttons: [1h, 2h, 3h, 4h, 5h]\n", 8, "extend_buttons in channel C0ML has 5 entries; at most 4", true},
-		{"poll_interval short", valid + "defaults:\n  poll_interval: 2s\n", 9, "poll_interval in defaults is 2s; the shortest allowed is 5s", true},
+		{"poll_interval short", valid + "defaults:\n  poll_interval: 0.5s\n", 9, "poll_interval in defaults is 500ms; the shortest allowed is 1s", true},
 		{"poll_interval bad", valid + "defaults:\n  poll_interval: soon\n", 9, `"soon" is not a duration`, true},
 		{"button over channel max", valid + "    max_extend: 2h\n    extend_buttons: [1h, 3h]\n", 9, "extend button 3h in channel C0ML is longer than its max_extend 2h", true},
 		{"default button line", valid + "defaults:\n  extend_buttons:\n    - 1h\n    - 9h\n", 11, "extend button 9h in defaults is longer than max_extend 8h", true},

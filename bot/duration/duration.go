@@ -133,11 +133,14 @@ func parseISO(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// Format writes d for people: "45m", "2h", "1h 30m", "61h 05m", "30s".
+// Format writes d for people: "45m", "2h", "1h 30m", "61h 05m", "30s", "500ms".
 // It rounds down to the minute once d is a minute or more.
 func Format(d time.Duration) string {
 	if d < 0 {
 		d = -d
+	}
+	if d > 0 && d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
 	if d < time.Minute {
 		return fmt.Sprintf("%ds", int(d/time.Second))
