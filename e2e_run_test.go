@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunSimulateNeedsNoCloudCredentials(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true})
+	delete(h.env, "MODELARTS_AK")
+	delete(h.env, "MODELARTS_SK")
+	h.start("-simulate")
+	resp := h.command(alice, chML, "list")
+	for _, want := range []string{"llm-finetune", "team-a-sandbox", "data-prep"} {
+		if !strings.Contains(resp.Text, want) {
+			t.Errorf("-simulate list %q lacks the demo notebook %s", resp.Text, want)
+		}
+	}
+	resp = h.command(alice, chML, "extend eval-benchmarks 1h")
+	if resp.ResponseType != "in_channel" {
+		t.Errorf("extend under -simulate: %q", resp.Text)
+	}
+	if h.sim.Count("list") != 0 {
+		t.Error("-simulate talked to the configured endpoint")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true})
+	getenv := func(k string) string { return h.env[k] }
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitOK {
+		t.Fatalf("check on a good setup: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"OK", chML, alice, "S0DATASCI", "team-b-*", "modelarts: OK", "slack: OK"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	h.env["MODELARTS_SK"] = "not-the-key"
+	out, errOut = syncBuffer{}, syncBuffer{}
+	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitFail {
+		t.Errorf("check with a refused key: exit %d, want 1\n%s", code, out.String())
+	}
+	if strings.Contains(out.String()+errOut.String(), "not-the-key") {
+		t.Error("check printed the secret key")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	os.WriteFile(bad, []byte("modelarts:\n  endpoint: http://example.com\n  project_id: nope\nchannels:\n  general:\n    users: [alice]\n    notebooks: [\"*\"]\n"), 0o600)
+	out, errOut = syncBuffer{}, syncBuffer{}
+	if code := run(context.Background(), []string{"check", "-config", bad}, nil, &out, &errOut, getenv); code != exitFail {
+		t.Errorf("check on a bad config: exit %d, want 1", code)
+	}
+	for _, want := range []string{"bad.yml:2:", "bad.yml:3:", "bad.yml:5:", "bad.yml:6:"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("check errors lack %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
+func TestRunRefusesABadConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	os.WriteFile(bad, []byte("channels:\n  C0ML:\n    users: [U0A]\n"), 0o600)
+	var errOut syncBuffer
+	code := run(context.Background(), []string{"run", "-config", bad}, nil, &syncBuffer{}, &errOut, func(string) string { return "" })
+	if code != exitConfig || !strings.Contains(errOut.String(), "bad.yml:") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+	errOut = syncBuffer{}
+	code = run(context.Background(), []string{"run"}, nil, &syncBuffer{}, &errOut, func(k string) string {
+		if k == "LEASEBOT_CONFIG" {
+			return bad
+		}
+		return ""
+	})
+	if code != exitConfig || !strings.Contains(errOut.String(), "bad.yml") {
+		t.Errorf("LEASEBOT_CONFIG was not used: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out syncBuffer
+	if code := run(context.Background(), []string{"version"}, nil, &out, &syncBuffer{}, os.Getenv); code != 0 || !strings.HasPrefix(out.String(), "leasebot ") {
+		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+}
+
+func TestWarningsSurviveSlackRateLimits(t *testing.T) {
+	h := newHarness(t, harnessOptions{defaults: warnDefaults, noStart: true})
+	nb := h.sim.AddRunning("rate-limited", 20*time.Minute)
+	h.slack.RateLimit("chat.postMessage", time.Second, 1)
+	start := time.Now()
+	h.start()
+	h.warningFor(chML, nb.ID)
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("the warning was posted %v after start, before Retry-After (1s) had passed", waited)
+	}
+	if n := h.slack.Calls("chat.postMessage"); n != 2 {
+		t.Errorf("want 2 chat.postMessage calls (429, then the retry), got %d", n)
+	}
+}
