@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,7 +354,7 @@ func (a *Adapter) respond(ctx context.Context, responseURL, channel, user string
 		if _, _, err = a.api.PostMessageContext(ctx, channel, opts...); err == nil {
 			return
 		}
-		a.log.Warn("response_url failed; falling back to the Web API", "err", err)
+		a.log.Warn("response_url failed; falling back to the Web API", "err", withoutURL(err))
 	}
 	if m.InChannel {
 		_, _, err = a.api.PostMessageContext(ctx, channel, msgOptions(m)...)
@@ -431,4 +432,14 @@ type slogLogger struct{ l *slog.Logger }
 func (s slogLogger) Output(_ int, msg string) error {
 	s.l.Debug(strings.TrimSpace(msg), "component", "slack-go")
 	return nil
+}
+
+// withoutURL drops the URL from a transport error: a response_url is a
+// capability and does not belong in a log.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s response_url: %w", ue.Op, ue.Err)
+	}
+	return err
 }
