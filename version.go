@@ -1,6 +1,12 @@
 package main
 
-import "runtime/debug"
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+)
 
 // buildCommit is the commit given at link time, else the one Go recorded.
 func buildCommit() string {
@@ -26,7 +32,25 @@ func buildCommit() string {
 		rev = rev[:12]
 	}
 	if rev == "" {
-		return ""
+		return checkoutCommit()
 	}
 	return rev + dirty
+}
+
+// checkoutCommit is the commit of the leasebot checkout in the working
+// directory: `go run` stamps no VCS information into the binary.
+func checkoutCommit() string {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil || !bytes.HasPrefix(mod, []byte("module github.com/leasebot/leasebot\n")) {
+		return ""
+	}
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "-dirty"
+	}
+	return rev
 }

@@ -1,0 +1,137 @@
+// Command fakeslack runs the fake Slack on its own, so that a real
+// `leasebot run` (for example with -simulate) can be tried end to end with no
+// Slack workspace: it prints the environment to give leasebot, then sends the
+// /notebook commands typed here over Socket Mode and prints what the bot
+// answers and posts.
+//
+//	go run ./bot/slackfake/fakeslack -user U0ALICE -channel C0ML
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leasebot/leasebot/bot/slackfake"
+)
+
+func main() {
+	user := flag.String("user", "U0ALICE", "user ID that types the commands")
+	channel := flag.String("channel", "C0ML", "channel ID the commands are typed in")
+	tz := flag.String("tz", "Europe/Berlin", "the user's time zone (users.info)")
+	flag.Parse()
+
+	s := slackfake.New(slackfake.Options{AppToken: "xapp-1-fake", BotToken: "xoxb-fake"})
+	defer s.Close()
+	s.AddUser(*user, "you", *tz)
+	fmt.Printf(`fake Slack is up. In another terminal, with a config whose channel %s lists user %s:
+
+  export SLACK_API_URL=%s SLACK_APP_TOKEN=xapp-1-fake SLACK_BOT_TOKEN=xoxb-fake
+  go run . run -simulate -config leasebot.yml
+
+Then type here: /notebook list, /notebook extend <name> 2h, press N (a warning button),
+as <user ID>, in <channel ID>, quit.
+`, *channel, *user, s.APIURL())
+
+	var mu sync.Mutex
+	var buttons [][3]string // channel, ts, action_id|value
+	shown := map[string]int{}
+	go func() { // print channel messages as they are posted or replaced
+		for {
+			for _, m := range s.Messages() {
+				if m.Ephemeral || shown[m.Channel+m.TS] == m.Updated+1 {
+					continue
+				}
+				shown[m.Channel+m.TS] = m.Updated + 1
+				mu.Lock()
+				fmt.Printf("\n[#%s %s%s] %s\n", m.Channel, m.TS, map[bool]string{true: ", updated"}[m.Updated > 0], m.Text)
+				for _, b := range blockButtons(m.Blocks) {
+					buttons = append(buttons, [3]string{m.Channel, m.TS, b[0] + "|" + b[1]})
+					fmt.Printf("  [%d] %s\n", len(buttons), b[2])
+				}
+				mu.Unlock()
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		line := strings.TrimSpace(in.Text())
+		word, rest, _ := strings.Cut(line, " ")
+		var env *slackfake.Envelope
+		switch word {
+		case "":
+			continue
+		case "quit", "exit":
+			return
+		case "as":
+			*user = rest
+			s.AddUser(rest, rest, *tz)
+			continue
+		case "in":
+			*channel = rest
+			continue
+		case "press":
+			n, err := strconv.Atoi(rest)
+			mu.Lock()
+			if err != nil || n < 1 || n > len(buttons) {
+				mu.Unlock()
+				fmt.Println("no such button")
+				continue
+			}
+			b := buttons[n-1]
+			mu.Unlock()
+			action, value, _ := strings.Cut(b[2], "|")
+			env = s.Click(*user, b[0], b[1], action, value)
+		case "/notebook":
+			env = s.SlashCommand(*user, *channel, rest)
+		default:
+			fmt.Println("type /notebook …, press N, as U…, in C…, or quit")
+			continue
+		}
+		if env.Sent.IsZero() {
+			fmt.Println("leasebot is not connected yet")
+			continue
+		}
+		if ack, ok := env.WaitAck(3 * time.Second); ok {
+			fmt.Printf("(acked in %s)\n", ack.Latency.Round(time.Microsecond))
+		}
+		wait := 20 * time.Second
+		if word == "press" {
+			wait = 2 * time.Second // a click answers only the clicker, and only on refusal
+		}
+		if r, ok := s.WaitResponse(env, wait); ok {
+			fmt.Printf("[%s] %s\n", r.ResponseType, r.Text)
+		}
+	}
+}
+
+// blockButtons lists (action_id, value, label) of the buttons in blocks.
+func blockButtons(raw json.RawMessage) [][3]string {
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+			Text     struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal(raw, &blocks)
+	var out [][3]string
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID != "" {
+				out = append(out, [3]string{e.ActionID, e.Value, e.Text.Text})
+			}
+		}
+	}
+	return out
+}
