@@ -66,7 +66,7 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 	}
 	fallback := text
 	if len(fallback) > 3000 {
-		fallback = fallback[:3000]
+		fallback = split(fallback, sectionLimit)[0] // at a line end or character boundary
 	}
 	return []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
 }
