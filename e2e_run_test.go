@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leasebot/leasebot/lease/simulator"
 )
 
 func TestRunSimulateNeedsNoCloudCredentials(t *testing.T) {
@@ -103,5 +105,29 @@ func TestWarningsSurviveSlackRateLimits(t *testing.T) {
 	}
 	if n := h.slack.Calls("chat.postMessage"); n != 2 {
 		t.Errorf("want 2 chat.postMessage calls (429, then the retry), got %d", n)
+	}
+}
+
+func TestIAMPasswordAuth(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true, simOptions: func(o *simulator.Options) {
+		o.IAM = &simulator.IAMUser{Name: "bot-user", Password: "iam-secret-password", Domain: "acme"}
+	}})
+	delete(h.env, "MODELARTS_AK")
+	delete(h.env, "MODELARTS_SK")
+	h.env["MODELARTS_USERNAME"], h.env["MODELARTS_PASSWORD"], h.env["MODELARTS_DOMAIN"] = "bot-user", "iam-secret-password", "acme"
+	nb := h.sim.AddRunning("iam-nb", 3*time.Hour)
+	h.start()
+	before := stopOf(t, h.sim, nb.ID)
+	if resp := h.command(alice, chML, "extend iam-nb 1h"); resp.ResponseType != "in_channel" {
+		t.Fatalf("extend with IAM auth: %q", resp.Text)
+	}
+	if !near(stopOf(t, h.sim, nb.ID), before.Add(time.Hour), 2*time.Second) {
+		t.Error("the stop time did not move")
+	}
+	if n := h.sim.Count(simulator.RouteToken); n != 1 {
+		t.Errorf("want one token request (then cached), got %d", n)
+	}
+	if strings.Contains(h.stderr.String(), "iam-secret-password") {
+		t.Error("the IAM password was logged")
 	}
 }

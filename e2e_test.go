@@ -103,7 +103,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		defaults = "  poll_interval: 1h\n"
 	}
 	cfg := fmt.Sprintf(`modelarts:
-  endpoint: %s
+  endpoint: %[1]s
+  iam_endpoint: %[1]s
   project_id: %s
 admins: [%s]
 defaults:
