@@ -14,7 +14,7 @@ import (
 type Index struct {
 	all   []string            // channels with "*"
 	exact map[string][]string // ID or literal name -> channels
-	tags  map[string][]string // "key=value" -> channels
+	tags  map[lease.Tag][]string
 	globs []globRule
 }
 
@@ -24,7 +24,7 @@ type globRule struct {
 }
 
 func newIndex(rules map[string]*channelRule) *Index {
-	ix := &Index{exact: map[string][]string{}, tags: map[string][]string{}}
+	ix := &Index{exact: map[string][]string{}, tags: map[lease.Tag][]string{}}
 	ids := make([]string, 0, len(rules))
 	for id := range rules {
 		ids = append(ids, id)
@@ -41,7 +41,8 @@ func newIndex(rules map[string]*channelRule) *Index {
 		}
 		for k, vs := range s.tags {
 			for _, v := range vs {
-				ix.tags[k+"="+v] = append(ix.tags[k+"="+v], id)
+				tg := lease.Tag{Key: k, Value: v}
+				ix.tags[tg] = append(ix.tags[tg], id)
 			}
 		}
 		for _, g := range s.globs {
@@ -61,7 +62,7 @@ func (ix *Index) Channels(dst []string, nb lease.Notebook) []string {
 		dst = append(dst, ix.exact[nb.Name]...)
 	}
 	for _, t := range nb.Tags {
-		dst = append(dst, ix.tags[t.Key+"="+t.Value]...)
+		dst = append(dst, ix.tags[t]...)
 	}
 	for _, g := range ix.globs {
 		if ok, _ := path.Match(g.pattern, nb.Name); ok {

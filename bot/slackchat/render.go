@@ -85,6 +85,9 @@ func split(s string, n int) []string {
 		out = append(out, s[:cut])
 		s = strings.TrimPrefix(s[cut:], "\n")
 	}
+	if s == "" && len(out) > 0 {
+		return out
+	}
 	return append(out, s)
 }
 
