@@ -622,7 +622,7 @@ func TestLimits(t *testing.T) {
 	if len(es) != 1 || !strings.Contains(es[0].Msg, "aliases expand too far") {
 		t.Errorf("alias bomb: %d errors, first %v", len(es), es[0])
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 30*time.Second { // a guard against blow-up, not a benchmark
 		t.Errorf("alias bomb took %v", d)
 	}
 }
