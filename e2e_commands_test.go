@@ -129,8 +129,14 @@ func TestRefusalsMakeNoAPICall(t *testing.T) {
 		{"extend limits until", ""},
 	}
 	renews := h.sim.Count(simulator.RouteRenew)
+	time.Sleep(100 * time.Millisecond) // let the watcher's first listing finish
 	for _, c := range cases {
+		requests := len(h.sim.Requests())
 		resp := h.command(alice, chML, c.text)
+		// A command the grammar refuses must not reach ModelArts at all.
+		if c.want == "" && len(h.sim.Requests()) != requests {
+			t.Errorf("%q: a malformed command made %d ModelArts requests", c.text, len(h.sim.Requests())-requests)
+		}
 		if resp.ResponseType != "ephemeral" || strings.TrimSpace(resp.Text) == "" {
 			t.Errorf("%q: want a non-empty ephemeral reply, got %q (%s)", c.text, resp.Text, resp.ResponseType)
 		}

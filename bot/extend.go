@@ -103,6 +103,23 @@ func (b *Bot) extend(ctx context.Context, r Request, cmd command.Command) (Messa
 		b.auditRefusal(r, cmd, nil, "over_72h")
 		return ephemeral(Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so an extension of " + duration.Format(cmd.By) + " is not possible.")), false
 	}
+	now := b.now()
+	var until time.Time
+	if cmd.Until != nil {
+		loc, err := b.dir.TimeZone(ctx, r.User)
+		if err != nil {
+			b.log.Warn("time zone lookup failed; using UTC", "user", r.User, "err", err)
+			loc = time.UTC
+		}
+		if until, err = cmd.Until.Resolve(now, loc); err != nil {
+			b.auditRefusal(r, cmd, nil, "bad_time")
+			return ephemeral(Text{}.Plain(err.Error())), false
+		}
+		if until.Sub(now) > lease.MaxDuration {
+			b.auditRefusal(r, cmd, nil, "over_72h")
+			return ephemeral(Text{}.Plain("ModelArts only lets a notebook run up to 72h from now; ").Time(until).Plain(" is further away than that.")), false
+		}
+	}
 	nb, why, ok := b.resolve(ctx, r, cmd.Notebook)
 	if !ok {
 		b.auditRefusal(r, cmd, nil, "resolve")
@@ -112,25 +129,10 @@ func (b *Bot) extend(ctx context.Context, r Request, cmd command.Command) (Messa
 		b.auditRefusal(r, cmd, &nb, refusalCode(d))
 		return ephemeral(b.refusal(d)), false
 	}
-	now := b.now()
-	var target time.Time
-	if cmd.Until != nil {
-		loc, err := b.dir.TimeZone(ctx, r.User)
-		if err != nil {
-			b.log.Warn("time zone lookup failed; using UTC", "user", r.User, "err", err)
-			loc = time.UTC
-		}
-		target, err = cmd.Until.Resolve(now, loc)
-		if err != nil {
-			b.auditRefusal(r, cmd, &nb, "bad_time")
-			return ephemeral(Text{}.Plain(err.Error())), false
-		}
-	} else {
-		base := nb.StopTime()
-		if base.Before(now) {
-			base = now
-		}
-		target = base.Add(cmd.By)
+	now = b.now()
+	target := until
+	if cmd.Until == nil {
+		target = maxTime(nb.StopTime(), now).Add(cmd.By)
 	}
 	p, no := planExtension(nb, target, b.maxExtend(r.Channel), now)
 	if no != nil {
