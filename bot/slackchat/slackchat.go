@@ -173,7 +173,11 @@ loop:
 			}
 			result = classify(err)
 			break loop
-		case evt := <-a.sm.Events:
+		case evt, ok := <-a.sm.Events:
+			if !ok {
+				result = errors.New("slack socket mode: event stream closed")
+				break loop
+			}
 			a.dispatch(evt, core)
 		}
 	}
