@@ -159,6 +159,7 @@ func (a *Adapter) Run(ctx context.Context, core Core) error {
 	go func() { runErr <- a.sm.RunContext(smCtx) }()
 
 	var result error
+	runDone := false
 loop:
 	for {
 		select {
@@ -168,6 +169,7 @@ loop:
 			result = err
 			break loop
 		case err := <-runErr:
+			runDone = true
 			if errors.Is(err, context.Canceled) {
 				break loop
 			}
@@ -183,11 +185,18 @@ loop:
 	}
 	stopSM()
 	a.connected.Store(false)
-	// Keep draining events so slack-go never blocks while it shuts down.
-	go func() {
-		for range a.sm.Events {
+	// Drain events until slack-go has shut down, so it never blocks on them.
+	giveUp := time.After(5 * time.Second)
+	for !runDone {
+		select {
+		case <-runErr:
+			runDone = true
+		case <-giveUp:
+			a.log.Warn("shutdown: the Slack client did not stop within 5s")
+			runDone = true
+		case <-a.sm.Events:
 		}
-	}()
+	}
 	close(a.jobs)
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
