@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leasebot/leasebot/bot/duration"
+	"github.com/leasebot/leasebot/bot/suggest"
 )
 
 // Verb is what a command does.
@@ -488,7 +489,7 @@ func suggestVerb(word string) (Verb, bool) {
 	}
 	best, bestD := Verb(""), 3
 	for _, v := range verbs {
-		d := editDistance(w, string(v))
+		d := suggest.Distance(w, string(v))
 		if len(w) >= 3 && strings.HasPrefix(string(v), w) {
 			d = 1
 		}
@@ -501,33 +502,6 @@ func suggestVerb(word string) (Verb, bool) {
 		return "", false
 	}
 	return best, true
-}
-
-// editDistance is the Damerau–Levenshtein (optimal string alignment)
-// distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // maxShown is how many characters of the input a message quotes.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	typo "github.com/leasebot/leasebot/bot/suggest"
 )
 
 // idKind is a kind of Slack ID.
@@ -194,32 +196,10 @@ func suggest(key string, cands []string) string {
 	return best
 }
 
-// osa is the optimal string alignment distance: Levenshtein distance plus
-// transpositions of adjacent characters.
+// osa is typo.Distance, capped for long inputs.
 func osa(a, b string) int {
-	x, y := []rune(a), []rune(b)
-	if len(x) > 64 || len(y) > 64 {
+	if len([]rune(a)) > 64 || len([]rune(b)) > 64 {
 		return 1 << 20
 	}
-	prev2 := make([]int, len(y)+1)
-	prev := make([]int, len(y)+1)
-	cur := make([]int, len(y)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		cur[0] = i
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(y)]
+	return typo.Distance(a, b)
 }
