@@ -1,0 +1,320 @@
+// Command leasebench runs every benchmark of issue 6 side by side in one
+// process and prints the table kept in bench/README.md (Markdown, on
+// stdout; progress on stderr):
+//
+//	go run ./bench/cmd/leasebench > /tmp/table.md
+//
+// It builds leasebot, bench/floor and bench/variant as released, then
+// measures start-up and size, ack latency against the floor, reply latency
+// with 50 commands in flight, a burst of 1 000 commands, and the watcher
+// cycle at 10 000 notebooks and 200 channels (also re-running
+// BenchmarkWatcherCycle of ./bot). With -whatif (the default) it adds rows
+// for the changes it recommends. -short runs everything small, in about a
+// minute.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leasebot/leasebot/bench"
+)
+
+type options struct {
+	short                 bool
+	whatif                bool
+	acks                  int
+	replies, inflight     int
+	latency               time.Duration
+	burst                 int
+	burstOver             time.Duration
+	notebooks, channels   int
+	cycles, startups      int
+	botBenchtime, workDir string
+}
+
+func main() {
+	var o options
+	flag.BoolVar(&o.short, "short", false, "small sizes everywhere (a smoke run, not for the table)")
+	flag.BoolVar(&o.whatif, "whatif", true, "also measure the recommended changes (bench/variant, GOEXPERIMENT=jsonv2, GOGC)")
+	flag.IntVar(&o.acks, "acks", 1000, "figure 1: commands per client")
+	flag.IntVar(&o.replies, "replies", 500, "figure 2: commands measured")
+	flag.IntVar(&o.inflight, "inflight", 50, "figure 2: commands in flight")
+	flag.DurationVar(&o.latency, "latency", bench.DefaultLatency, "figures 2, 3: mean simulated ModelArts time per call")
+	flag.IntVar(&o.burst, "burst", 1000, "figure 3: commands")
+	flag.DurationVar(&o.burstOver, "burst-over", 10*time.Second, "figure 3: spread over")
+	flag.IntVar(&o.notebooks, "notebooks", 10000, "figure 4: running notebooks")
+	flag.IntVar(&o.channels, "channels", 200, "figure 4: channels")
+	flag.IntVar(&o.cycles, "cycles", 3, "figure 4: steady cycles measured")
+	flag.IntVar(&o.startups, "startups", 10, "figure 5: start-ups per binary")
+	flag.StringVar(&o.botBenchtime, "bot-benchtime", "5x", "figure 4: -benchtime for ./bot's BenchmarkWatcherCycle")
+	flag.Parse()
+	if o.short {
+		o.acks, o.replies, o.inflight, o.burst, o.burstOver = 30, 40, 10, 50, time.Second
+		o.notebooks, o.cycles, o.startups, o.botBenchtime = 1000, 1, 3, "1x"
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "leasebench:", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+type row struct{ fig, what, goal, measured, ratio, verdict string }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "leasebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	progress("building leasebot, bench/floor, bench/variant (release flags)")
+	bins, err := bench.Build(dir, true)
+	if err != nil {
+		return err
+	}
+	var v2 *bench.Binaries
+	if o.whatif {
+		progress("building leasebot with GOEXPERIMENT=jsonv2 (what-if)")
+		if err := os.Mkdir(dir+"/jsonv2", 0o755); err != nil {
+			return err
+		}
+		if v2, err = bench.Build(dir+"/jsonv2", true, "GOEXPERIMENT=jsonv2"); err != nil {
+			return err
+		}
+	}
+	var rows []row
+	var notes []string
+	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
+	started := time.Now()
+
+	// 5 first, on a quiet machine.
+	progress("5. start-up, %d runs each", o.startups)
+	st, err := bench.Startup(ctx, bins, dir, o.startups)
+	if err != nil {
+		return err
+	}
+
+	variants := [][]string{{"-adapter"}, {"-work", "200us"}, {"-work", "200us", "-yield"}}
+	labels := []string{
+		"— leasebot's Slack adapter alone (`floor -adapter`: bot/slackchat, core answers at once)",
+		"— floor that hands 200 µs of CPU work to a worker after each ack (`floor -work 200us`)",
+		"— the same with runtime.Gosched() between ack and hand-off (`floor -work 200us -yield`)",
+	}
+	progress("1. ack latency, %d commands each to leasebot, the floor and %d floor variants", o.acks, len(variants))
+	ack, err := bench.AckLatency(ctx, bins, dir, o.acks, variants...)
+	if err != nil {
+		return err
+	}
+	p99ratio := float64(ack.Leasebot.P(0.99)) / float64(ack.Floor.P(0.99))
+	rows = append(rows,
+		row{"1", fmt.Sprintf("Ack latency p50 / p99, idle, %d commands per client, alternating", o.acks), "p99 ≤ 1.5× floor",
+			fmt.Sprintf("leasebot %s; floor (bare slack-go) %s", ack.Leasebot.PP(), ack.Floor.PP()),
+			fmt.Sprintf("p50 %s, p99 %s", bench.Ratio(ack.Leasebot.P(0.5), ack.Floor.P(0.5)), bench.Ratio(ack.Leasebot.P(0.99), ack.Floor.P(0.99))),
+			verdict(p99ratio <= 1.5)},
+		row{"1", "Reply latency p50 / p99, idle (issue 3): envelope sent → response_url post received", "–",
+			fmt.Sprintf("%s; leasebot's own share %s", ack.Reply.PP(), ack.Own.PP()), "–", "–"},
+	)
+	for k, d := range ack.Variants {
+		rows = append(rows[:len(rows)-1], row{"1", labels[k], "–", d.PP(),
+			fmt.Sprintf("p50 %s, p99 %s of floor", bench.Ratio(d.P(0.5), ack.Floor.P(0.5)), bench.Ratio(d.P(0.99), ack.Floor.P(0.99))), "diagnostic"}, rows[len(rows)-1])
+	}
+
+	progress("2. reply latency, %d commands, %d in flight, ModelArts ~%v per call", o.replies, o.inflight, o.latency)
+	replyRow := func(label string, r *bench.ReplyResult) row {
+		ok := r.Own.P(0.5) < 2*time.Millisecond && r.Own.P(0.99) < 10*time.Millisecond
+		note("Figure 2, %s: %d commands at %.0f/s; end to end %s, of which in the simulator %s; own share %s = "+
+			"intake (envelope → first ModelArts request) %s + between the two calls %s + tail (renew answered → reply received) %s; "+
+			"ack under this load %s; bot CPU %s per command; %.2f new ModelArts connections per command.",
+			r.Bot, r.N, r.Rate, r.E2E.PP(), r.Fake.PP(), r.Own.PP(), r.Intake.PP(), r.Between.PP(), r.Tail.PP(), r.Ack.PP(), bench.Ms(r.CPU), r.Conns)
+		return row{"2", label, "own share < 2 ms p50, < 10 ms p99", fmt.Sprintf("%s (end to end %s)", r.Own.PP(), r.E2E.PP()),
+			fmt.Sprintf("%s of goal p50, %s p99", bench.Ratio(r.Own.P(0.5), 2*time.Millisecond), bench.Ratio(r.Own.P(0.99), 10*time.Millisecond)), verdict(ok)}
+	}
+	rep, err := bench.ReplyLatency(ctx, bins.LeasebotBot(), dir, o.replies, o.inflight, o.latency)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, replyRow(fmt.Sprintf("Reply latency, leasebot's own share p50 / p99, %d in flight, ModelArts ~%v per call", o.inflight, o.latency), rep))
+	if o.whatif {
+		for _, w := range []struct {
+			label             string
+			workers, idleConn int
+		}{
+			{"— what-if: adapter pool 64 workers (`variant -workers 64 -idle-conns 8`)", 64, 8},
+			{"— what-if: adapter pool 64 workers, lease client 64 idle connections per host (`variant -workers 64 -idle-conns 64`)", 64, 64},
+		} {
+			bot := bins.VariantBot(w.workers, w.idleConn)
+			progress("2'. what-if: %s", bot.Name)
+			r, err := bench.ReplyLatency(ctx, bot, dir, o.replies, o.inflight, o.latency)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, replyRow(w.label, r))
+		}
+	}
+
+	progress("3. burst: %d commands over %v", o.burst, o.burstOver)
+	bu, err := bench.Burst(ctx, bins, dir, o.burst, o.burstOver, o.latency)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"3", fmt.Sprintf("Burst: %d slash commands over %v (sent in %v), ModelArts ~%v per call", bu.N, bu.Over, bu.SendSpan.Round(time.Millisecond), bu.Latency),
+		"every one acked ≤ 3 s, answered, none twice",
+		fmt.Sprintf("acked once within 3 s: %d/%d (ack p50 / p99 / max %s / %s / %s); answered exactly once: %d/%d, with the extension: %d; Socket Mode violations: 0; reply p50 / p99 %s",
+			bu.AckedIn3s, bu.N, bench.Ms(bu.Ack.P(0.5)), bench.Ms(bu.Ack.P(0.99)), bench.Ms(bu.Ack.Max()), bu.Answered, bu.N, bu.Extended, bu.Reply.PP()),
+		fmt.Sprintf("max ack %s of 3 s", bench.Ratio(bu.Ack.Max(), 3*time.Second)), verdict(bu.AckedIn3s == bu.N && bu.Answered == bu.N)})
+
+	progress("4. watcher: go test -bench BenchmarkWatcherCycle ./bot/ -benchtime %s", o.botBenchtime)
+	bb, err := botBench(o.botBenchtime)
+	if err != nil {
+		return err
+	}
+	progress("4. watcher: real binary, %d notebooks, %d channels, %d steady cycles", o.notebooks, o.channels, o.cycles)
+	wr, err := bench.WatcherReal(ctx, bins.LeasebotBot(), dir, o.notebooks, o.channels, o.cycles)
+	if err != nil {
+		return err
+	}
+	progress("4. watcher: in process, pre-rendered pages")
+	own, err := bench.WatcherOwn(o.notebooks, o.channels, 10)
+	if err != nil {
+		return err
+	}
+	reqs := strings.Trim(strings.ReplaceAll(fmt.Sprint(wr.Requests), " ", ", "), "[]")
+	reqsOK := wr.PerNotebook == 0
+	for _, n := range wr.Requests {
+		reqsOK = reqsOK && n == wr.Want
+	}
+	cpu := wr.CPU.P(0.5)
+	rows = append(rows,
+		row{"4", fmt.Sprintf("Watcher, %d running notebooks, %d channels: ModelArts requests per cycle", wr.Notebooks, wr.Channels),
+			fmt.Sprintf("= ⌈N/50⌉ = %d", wr.Want), fmt.Sprintf("list: %s (every cycle); get/lease: %d", reqs, wr.PerNotebook), "1.00×", verdict(reqsOK)},
+		row{"4", "— CPU per steady cycle, leasebot process (simulator in another process)", "< 100 ms",
+			fmt.Sprintf("median %s (cycles: %s); first cycle with start-up and %d warnings %s; fetch of all pages %s (simulator-bound)",
+				bench.Ms(cpu), msList(wr.CPU), wr.Warnings, bench.Ms(wr.FirstCPU), bench.Ms(wr.Fetch.P(0.5))),
+			bench.Ratio(cpu, 100*time.Millisecond), verdict(cpu < 100*time.Millisecond)},
+		row{"4", "— resident memory, leasebot process", "< 64 MB", fmt.Sprintf("%.1f MB (peak %.1f MB)", wr.RSS, wr.PeakRSS),
+			fmt.Sprintf("%.2f×", wr.PeakRSS/64), verdict(wr.PeakRSS < 64)},
+		row{"4", "— `go test -bench BenchmarkWatcherCycle ./bot/` (in process, simulator included)", "–",
+			fmt.Sprintf("%s ms/op, %s requests/cycle, %s MB/op, %s allocs/op, heap %s MB, RSS %s MB (test process)",
+				num(bb["ns/op"]/1e6, 1), num(bb["requests/cycle"], 0), num(bb["B/op"]/(1<<20), 1), num(bb["allocs/op"], 0), num(bb["heap-MB"], 1), num(bb["rss-MB"], 1)), "–", "reference"},
+		row{"4", "— bot alone, in process, pages pre-rendered (no HTTP, no simulator)", "–",
+			fmt.Sprintf("CPU %s, wall %s, %d allocs, %.1f MB allocated per cycle", bench.Ms(own.CPU), bench.Ms(own.Wall), own.Allocs, float64(own.Bytes)/(1<<20)),
+			bench.Ratio(own.CPU, 100*time.Millisecond), "diagnostic"},
+	)
+	note("Figure 4, where a cycle goes (bot alone, in process, %d notebooks, %.1f MB of listing JSON per cycle): "+
+		"encoding/json decoding of the pages into lease.Notebook %s (into only id/name/status/lease/tags: %s); "+
+		"acl.Index.Channels for every running notebook %s, of which the %d notebooks inside the largest warn_before need %s; the rest (thresholds, warning state, GC) %s.",
+		own.Notebooks, float64(own.PageBytes)/(1<<20), bench.Ms(own.Decode), bench.Ms(own.DecodeSlim), bench.Ms(own.Match), own.Near, bench.Ms(own.MatchNear),
+		bench.Ms(max(0, own.CPU-own.Decode-own.Match)))
+	if o.whatif {
+		progress("4'. what-if: GOEXPERIMENT=jsonv2 build, GOGC=400")
+		bench.ExtraEnv = []string{"GOGC=400"}
+		w2, err := bench.WatcherReal(ctx, v2.LeasebotBot(), dir, o.notebooks, o.channels, o.cycles)
+		bench.ExtraEnv = nil
+		if err != nil {
+			return err
+		}
+		c2 := w2.CPU.P(0.5)
+		rows = append(rows, row{"4", "— what-if: built with GOEXPERIMENT=jsonv2, run with GOGC=400", "< 100 ms, < 64 MB",
+			fmt.Sprintf("median %s (cycles: %s); RSS %.1f MB (peak %.1f MB)", bench.Ms(c2), msList(w2.CPU), w2.RSS, w2.PeakRSS),
+			bench.Ratio(c2, 100*time.Millisecond), verdict(c2 < 100*time.Millisecond && w2.PeakRSS < 64)})
+	}
+
+	rows = append(rows,
+		row{"5", fmt.Sprintf("Start-up: process start → hello on the Socket Mode socket, median (max) of %d", st.Runs), "–",
+			fmt.Sprintf("leasebot %s (%s); floor %s (%s)", bench.Ms(st.Leasebot.P(0.5)), bench.Ms(st.Leasebot.Max()), bench.Ms(st.Floor.P(0.5)), bench.Ms(st.Floor.Max())),
+			bench.Ratio(st.Leasebot.P(0.5), st.Floor.P(0.5)), "–"},
+		row{"5", "Binary size, `CGO_ENABLED=0 go build -trimpath -ldflags \"-s -w\"`", "–",
+			fmt.Sprintf("leasebot %.1f MB; floor %.1f MB", float64(st.LeasebotSize)/(1<<20), float64(st.FloorSize)/(1<<20)),
+			fmt.Sprintf("%.2f×", float64(st.LeasebotSize)/float64(st.FloorSize)), "–"},
+	)
+
+	host, _ := os.Hostname()
+	fmt.Fprintf(out, "Run of %s on %s (%d CPUs, %s, %s), %s, load average before: %s.\n\n",
+		started.UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), runtime.Version(), runtime.GOARCH,
+		time.Since(started).Round(time.Second), loadavg())
+	fmt.Fprintln(out, "| # | Figure | Goal | Measured | Ratio | Verdict |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", r.fig, r.what, r.goal, r.measured, r.ratio, r.verdict)
+	}
+	fmt.Fprintln(out)
+	for _, n := range notes {
+		fmt.Fprintf(out, "- %s\n", n)
+	}
+	return nil
+}
+
+func msList(d bench.Dist) string {
+	var s []string
+	for _, x := range d {
+		s = append(s, bench.Ms(x))
+	}
+	return strings.Join(s, ", ")
+}
+
+func num(f float64, prec int) string { return strconv.FormatFloat(f, 'f', prec, 64) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// botBench runs ./bot's BenchmarkWatcherCycle and returns its metrics by unit.
+func botBench(benchtime string) (map[string]float64, error) {
+	root, err := bench.ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkWatcherCycle$", "-benchtime", benchtime, "./bot/")
+	cmd.Dir = root
+	outb, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("go test -bench BenchmarkWatcherCycle ./bot/: %w\n%s", err, outb)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(outb)))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkWatcherCycle") {
+			continue
+		}
+		m := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				m[f[i+1]] = v
+			}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("no BenchmarkWatcherCycle line in:\n%s", outb)
+}
