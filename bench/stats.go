@@ -44,6 +44,9 @@ func Ms(d time.Duration) string {
 // PP formats the p50 and p99 of d.
 func (d Dist) PP() string { return Ms(d.P(0.5)) + " / " + Ms(d.P(0.99)) }
 
+// PPP formats the p50, p90 and p99 of d.
+func (d Dist) PPP() string { return Ms(d.P(0.5)) + " / " + Ms(d.P(0.9)) + " / " + Ms(d.P(0.99)) }
+
 // Ratio is a/b formatted as "1.23×".
 func Ratio(a, b time.Duration) string {
 	if b <= 0 {
