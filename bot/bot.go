@@ -93,6 +93,9 @@ type Bot struct {
 
 	mu       sync.Mutex // guards warnings' contents
 	warnings *gocache.Cache
+	// widestWarning is the largest warn_before of any warning channel: a
+	// notebook with more time left needs no channel matching at all.
+	widestWarning time.Duration
 }
 
 // New builds a Bot.
@@ -116,19 +119,28 @@ func New(o Options) *Bot {
 		o.ListTTL = 15 * time.Second
 	}
 	dir := newCachedDirectory(o.Directory, o.DirectoryTTL)
+	var widest time.Duration
+	for _, ch := range o.Config.Channels {
+		if ch.Warn {
+			for _, d := range ch.WarnBefore {
+				widest = max(widest, d)
+			}
+		}
+	}
 	return &Bot{
-		cfg:      o.Config,
-		leases:   o.Leases,
-		dir:      dir,
-		chat:     o.Chat,
-		acl:      acl.New(o.Config, dir),
-		log:      o.Log,
-		audit:    o.Audit,
-		obs:      o.Observer,
-		now:      o.Now,
-		listTTL:  o.ListTTL,
-		listings: gocache.New(o.ListTTL, time.Minute),
-		warnings: gocache.New(gocache.NoExpiration, 10*time.Minute),
+		widestWarning: widest,
+		cfg:           o.Config,
+		leases:        o.Leases,
+		dir:           dir,
+		chat:          o.Chat,
+		acl:           acl.New(o.Config, dir),
+		log:           o.Log,
+		audit:         o.Audit,
+		obs:           o.Observer,
+		now:           o.Now,
+		listTTL:       o.ListTTL,
+		listings:      gocache.New(o.ListTTL, time.Minute),
+		warnings:      gocache.New(gocache.NoExpiration, 10*time.Minute),
 	}
 }
 

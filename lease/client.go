@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patrickmn/go-cache"
 )
 
 // Config configures a Client.
@@ -33,10 +35,27 @@ type Config struct {
 
 // Client calls the ModelArts notebook API. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base string // {endpoint}/v1/{project_id}
-	hc   *http.Client
+	cfg   Config
+	base  string // {endpoint}/v1/{project_id}
+	hc    *http.Client
+	pages *cache.Cache // listing pages: raw answer and its decoded notebooks
 }
+
+// listPage is one decoded page of a listing.
+type listPage struct {
+	Data  []Notebook `json:"data"`
+	Total int        `json:"total"`
+}
+
+// cachedPage lets a watcher cycle skip decoding a page whose bytes did not
+// change since the last cycle: most of a large listing is the same every time.
+type cachedPage struct {
+	raw  []byte
+	page listPage
+}
+
+// pageTTL is how long an unread listing page is kept.
+const pageTTL = 10 * time.Minute
 
 const (
 	defaultBudget = 15 * time.Second
@@ -55,7 +74,7 @@ var defaultHTTPClient = &http.Client{
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   8,
+		MaxIdleConnsPerHost:   64, // as many as the bot's workers, so a burst reuses connections
 		ForceAttemptHTTP2:     true,
 	},
 }
@@ -86,7 +105,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient}, nil
+	return &Client{cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient, pages: cache.New(pageTTL, pageTTL)}, nil
 }
 
 // checkEndpoint returns the endpoint without a trailing slash. Its errors
@@ -146,11 +165,18 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 		if opt.Status != "" {
 			q.Set("status", opt.Status)
 		}
-		var page struct {
-			Data  []Notebook `json:"data"`
-			Total int        `json:"total"`
+		var page listPage
+		key := path + "?" + q.Encode()
+		decode := func(raw []byte) error {
+			if v, ok := c.pages.Get(key); ok && bytes.Equal(v.(*cachedPage).raw, raw) {
+				page = v.(*cachedPage).page
+			} else if err := json.Unmarshal(raw, &page); err != nil {
+				return err
+			}
+			c.pages.SetDefault(key, &cachedPage{raw: raw, page: page})
+			return nil
 		}
-		if _, err := c.do(ctx, call{name: "list", op: "list notebooks", method: http.MethodGet, path: path, query: q, retry: retryAll}, &page); err != nil {
+		if _, err := c.do(ctx, call{name: "list", op: "list notebooks", method: http.MethodGet, path: path, query: q, retry: retryAll, decode: decode}, nil); err != nil {
 			return nil, err
 		}
 		if seen == nil {
@@ -252,6 +278,7 @@ type call struct {
 	query        url.Values
 	body         func() []byte // nil: no body; called once per attempt
 	retry        retryPolicy
+	decode       func(raw []byte) error // reads a 2xx answer instead of decoding into out
 }
 
 // simple runs a call about one notebook.
@@ -274,7 +301,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	for attempt := 0; ; attempt++ {
 		status, hdr, raw, err := c.attempt(ctx, cl)
 		if err == nil && status/100 == 2 {
-			if out != nil && len(bytes.TrimSpace(raw)) > 0 {
+			if cl.decode != nil {
+				if err := cl.decode(raw); err != nil {
+					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
+				}
+			} else if out != nil && len(bytes.TrimSpace(raw)) > 0 {
 				if err := json.Unmarshal(raw, out); err != nil {
 					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
 				}

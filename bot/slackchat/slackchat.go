@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ type Options struct {
 	AppToken string // xapp-…, for apps.connections.open only
 	BotToken string // xoxb-…, for every Web API call
 	APIURL   string // Web API base, default https://slack.com/api/
-	Workers  int    // concurrent handlers, default 16
+	Workers  int    // concurrent handlers, default 64
 	Queue    int    // waiting jobs before new ones are turned away, default 1024
 	// Drain bounds how long shutdown waits for work in flight, default 10s.
 	Drain    time.Duration
@@ -95,7 +96,7 @@ type Adapter struct {
 // New builds an adapter; Run connects it.
 func New(o Options) *Adapter {
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 64
 	}
 	if o.Queue <= 0 {
 		o.Queue = 1024
@@ -292,6 +293,9 @@ func (a *Adapter) dispatch(evt socketmode.Event, core Core) {
 			return
 		}
 		a.ack(evt.Request, nil)
+		// Ack only queues the frame: let slack-go's writer send it before a
+		// worker takes the CPU.
+		runtime.Gosched()
 		if !a.firstTime("env:"+evt.Request.EnvelopeID) || (cmd.TriggerID != "" && !a.firstTime("trigger:"+cmd.TriggerID)) {
 			a.log.Info("ignored a redelivered slash command", "envelope", evt.Request.EnvelopeID)
 			return
@@ -305,6 +309,7 @@ func (a *Adapter) dispatch(evt socketmode.Event, core Core) {
 			return
 		}
 		a.ack(evt.Request, nil)
+		runtime.Gosched()
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || !a.firstTime("env:"+evt.Request.EnvelopeID) {
 			return

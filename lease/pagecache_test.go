@@ -1,0 +1,51 @@
+package lease_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/leasebot/leasebot/lease"
+)
+
+// TestListingReusesUnchangedPages checks that a repeated listing returns the
+// same notebooks and that a change on one page is seen (the decode cache
+// compares bytes, so it can never serve a stale page).
+func TestListingReusesUnchangedPages(t *testing.T) {
+	f := setup(t, with{})
+	var ids []string
+	for i := range 120 {
+		ids = append(ids, f.sim.AddRunning(fmt.Sprintf("nb-%03d", i), time.Duration(i+1)*time.Hour).ID)
+	}
+	ctx := context.Background()
+	first, err := f.c.List(ctx, lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := f.clk.Now().Add(50 * time.Hour).Truncate(time.Millisecond)
+	f.sim.SetStop(ids[70], moved)
+	f.sim.SetStatus(ids[5], lease.StatusStopped)
+	second, err := f.c.List(ctx, lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 120 || len(second) != 120 {
+		t.Fatalf("listed %d then %d notebooks, want 120", len(first), len(second))
+	}
+	byID := map[string]lease.Notebook{}
+	for _, nb := range second {
+		byID[nb.ID] = nb
+	}
+	if got := byID[ids[70]].StopTime(); !got.Equal(moved) {
+		t.Errorf("a moved stop time on a cached page was missed: %v, want %v", got, moved)
+	}
+	if byID[ids[5]].Running() {
+		t.Error("a stopped notebook on a cached page still shows RUNNING")
+	}
+	for i, nb := range first {
+		if nb.ID != ids[5] && nb.ID != ids[70] && !byID[nb.ID].StopTime().Equal(nb.StopTime()) {
+			t.Errorf("notebook %d changed between two listings", i)
+		}
+	}
+}
