@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -50,8 +51,15 @@ type listPage struct {
 // cachedPage lets a watcher cycle skip decoding a page whose bytes did not
 // change since the last cycle: most of a large listing is the same every time.
 type cachedPage struct {
-	raw  []byte
+	sum  [2]uint64 // the answer's hash under two seeds: 128 bits, never its bytes
 	page listPage
+}
+
+// pageSeeds key the page hashes; they are random per process.
+var pageSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func pageSum(raw []byte) [2]uint64 {
+	return [2]uint64{maphash.Bytes(pageSeeds[0], raw), maphash.Bytes(pageSeeds[1], raw)}
 }
 
 // pageTTL is how long an unread listing page is kept.
@@ -168,12 +176,13 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 		var page listPage
 		key := path + "?" + q.Encode()
 		decode := func(raw []byte) error {
-			if v, ok := c.pages.Get(key); ok && bytes.Equal(v.(*cachedPage).raw, raw) {
+			sum := pageSum(raw)
+			if v, ok := c.pages.Get(key); ok && v.(*cachedPage).sum == sum {
 				page = v.(*cachedPage).page
 			} else if err := json.Unmarshal(raw, &page); err != nil {
 				return err
 			}
-			c.pages.SetDefault(key, &cachedPage{raw: raw, page: page})
+			c.pages.SetDefault(key, &cachedPage{sum: sum, page: page})
 			return nil
 		}
 		if _, err := c.do(ctx, call{name: "list", op: "list notebooks", method: http.MethodGet, path: path, query: q, retry: retryAll, decode: decode}, nil); err != nil {
