@@ -36,6 +36,11 @@ func planExtension(nb lease.Notebook, target time.Time, maxExtend time.Duration,
 	if p.old.IsZero() {
 		return p, &refusal{"auto_stop_off", named(Text{}, nb).Plain(" has auto-stop turned off, so it will not stop and there is nothing to extend.")}
 	}
+	if !nb.Lease.IsTiming() {
+		// Renewing sets a scheduled stop; doing that to a stop-when-idle
+		// notebook would change its policy, not extend it.
+		return p, &refusal{"idle_lease", named(Text{}, nb).Plain(" stops when it has been idle ("+nb.Lease.Type+"), not at a set time; leasebot only extends scheduled stops, so it left it alone.")}
+	}
 	base := p.old
 	if base.Before(now) {
 		base = now

@@ -124,7 +124,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 		}
 		stop := nb.StopTime()
 		left := stop.Sub(now)
-		if stop.IsZero() || left <= 0 || left > b.widestWarning {
+		if stop.IsZero() || left <= 0 || left > b.widestWarning || !nb.Lease.IsTiming() {
 			continue
 		}
 		chans = index.Channels(chans[:0], nb)

@@ -418,3 +418,22 @@ func TestStaleClickAfterStopTimeMoved(t *testing.T) {
 		t.Error("a stale click moved the stop time")
 	}
 }
+
+func TestIdleLeasesAreNeitherWarnedNorExtended(t *testing.T) {
+	w := newWorld(t)
+	now := w.clk.Now()
+	created := now.Add(-time.Hour).UnixMilli()
+	nb := w.sim.Add(lease.Notebook{Name: "idle-one", Status: lease.StatusRunning,
+		Lease: lease.Lease{CreateAt: created, Duration: now.Add(5*time.Minute).UnixMilli() - created, Enable: true, Type: "IDLE"}})
+	w.poll(t)
+	if n := len(w.chat.Posts()); n != 0 {
+		t.Errorf("a stop-when-idle notebook was warned about (%d posts)", n)
+	}
+	reply := w.bot.Command(context.Background(), bot.Request{User: "U0ALICE", Channel: "C0ML", Text: "extend " + nb.ID + " 1h"})
+	if !strings.Contains(reply.Text.String(), "idle") || reply.InChannel {
+		t.Errorf("extending an idle lease: %q", reply.Text)
+	}
+	if w.sim.Count(simulator.RouteRenew) != 0 {
+		t.Error("an idle lease was renewed (which would turn it into a scheduled stop)")
+	}
+}
