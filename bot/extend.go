@@ -39,7 +39,7 @@ func planExtension(nb lease.Notebook, target time.Time, maxExtend time.Duration,
 	if !nb.Lease.IsTiming() {
 		// Renewing sets a scheduled stop; doing that to a stop-when-idle
 		// notebook would change its policy, not extend it.
-		return p, &refusal{"idle_lease", named(Text{}, nb).Plain(" stops when it has been idle ("+nb.Lease.Type+"), not at a set time; leasebot only extends scheduled stops, so it left it alone.")}
+		return p, &refusal{"idle_lease", named(Text{}, nb).Plain(" stops when it has been idle (" + nb.Lease.Type + "), not at a set time; leasebot only extends scheduled stops, so it left it alone.")}
 	}
 	base := p.old
 	if base.Before(now) {
