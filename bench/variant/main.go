@@ -1,8 +1,8 @@
 // Command variant is leasebot's `run` wiring (config, lease client, Slack
 // adapter, command core, watcher) with the knobs main does not expose, for
 // what-if measurements in bench/: -workers sets the Slack adapter's pool
-// (leasebot: 16), -idle-conns the lease client's idle connections per host
-// (leasebot: 8). It reads the same environment as leasebot and logs JSON to
+// (leasebot: 64), -idle-conns the lease client's idle connections per host
+// (leasebot: 64). It reads the same environment as leasebot and logs JSON to
 // stderr at info level like it, but has no metrics, admin listener or state
 // file. With -cpuprofile FILE it profiles its whole run. It is not a
 // product: it shows what a change to main would buy.
