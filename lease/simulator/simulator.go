@@ -198,6 +198,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// Log before answering: a client that has its answer must find the
+	// request in the log.
+	rec.Status = rep.status
+	s.mu.Lock()
+	if len(s.log) >= MaxLog {
+		s.log = append(s.log[:0], s.log[len(s.log)-MaxLog/2:]...)
+	}
+	s.log = append(s.log, rec)
+	s.mu.Unlock()
+
 	for k, v := range rep.header {
 		w.Header()[k] = v
 	}
@@ -210,13 +220,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.WriteHeader(rep.status)
 	}
-	rec.Status = rep.status
-	s.mu.Lock()
-	if len(s.log) >= MaxLog {
-		s.log = append(s.log[:0], s.log[len(s.log)-MaxLog/2:]...)
-	}
-	s.log = append(s.log, rec)
-	s.mu.Unlock()
 }
 
 // match returns the route name, project ID and notebook ID of a request.
