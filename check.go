@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -15,9 +14,7 @@ import (
 // runCheck is `leasebot check`: validate the config, try the credentials that
 // are set, print the effective ACL. Exit 1 on any error.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgFlag := fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
+	fs, cfgFlag := newFlags("check", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}

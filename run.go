@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -17,9 +16,7 @@ import (
 // runBot is `leasebot run`: Socket Mode to Slack, ModelArts over HTTPS (or the
 // simulator with -simulate).
 func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgFlag := fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
+	fs, cfgFlag := newFlags("run", stderr)
 	simulate := fs.Bool("simulate", false, "use the built-in ModelArts simulator instead of the cloud")
 	listen := fs.String("listen", "", "admin listener for /healthz and /metrics, e.g. 127.0.0.1:9102 (off by default)")
 	if err := fs.Parse(args); err != nil {

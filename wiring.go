@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
+	"io"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +17,13 @@ import (
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
 )
+
+// newFlags is the flag set of a sub-command that reads the config, with its -config flag.
+func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, fs.String("config", "", "config file (default $LEASEBOT_CONFIG, else leasebot.yml)")
+}
 
 // configPath picks the config file: the flag, else $LEASEBOT_CONFIG, else leasebot.yml.
 func configPath(flagValue string, getenv func(string) string) string {
