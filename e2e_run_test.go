@@ -131,3 +131,17 @@ func TestIAMPasswordAuth(t *testing.T) {
 		t.Error("the IAM password was logged")
 	}
 }
+
+func TestWarningToAChannelTheBotIsNotInIsNotRetriedForever(t *testing.T) {
+	h := newHarness(t, harnessOptions{defaults: strings.Replace(warnDefaults, "5s", "1s", 1), noStart: true})
+	h.sim.AddRunning("lonely", 20*time.Minute)
+	h.slack.FailMethod("chat.postMessage", "not_in_channel", 100)
+	h.start()
+	time.Sleep(3500 * time.Millisecond) // three more cycles
+	if n := h.slack.Calls("chat.postMessage"); n != 1 {
+		t.Errorf("chat.postMessage called %d times for a channel the bot is not in, want 1", n)
+	}
+	if !strings.Contains(h.stderr.String(), "is the bot a member") {
+		t.Error("the operator was not told why the warning failed")
+	}
+}

@@ -6,6 +6,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type Directory interface {
 	// GroupMembers lists the user IDs in a user group.
 	GroupMembers(ctx context.Context, group string) ([]string, error)
 }
+
+// ErrUndeliverable marks a Chat error that retrying cannot fix, such as a
+// channel the bot is not in: the core does not try that message again.
+var ErrUndeliverable = errors.New("the chat refused the message for good")
 
 // Chat posts and replaces channel messages (warnings).
 type Chat interface {

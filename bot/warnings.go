@@ -163,10 +163,15 @@ func (b *Bot) Poll(ctx context.Context) error {
 	for _, p := range posts {
 		msg := b.warningMessage(p.nb, p.channel, now)
 		ref, err := b.chat.Post(ctx, p.channel, msg)
+		if errors.Is(err, ErrUndeliverable) {
+			// Kept as warned: posting again every cycle would fail the same way.
+			b.log.Error("a warning cannot be posted in this channel; is the bot a member?", "channel", p.channel, "notebook", p.nb.ID, "err", err)
+			continue
+		}
 		if err != nil {
-			b.log.Warn("posting a warning failed", "channel", p.channel, "notebook", p.nb.ID, "err", err)
+			b.log.Warn("posting a warning failed; trying again next cycle", "channel", p.channel, "notebook", p.nb.ID, "err", err)
 			b.mu.Lock()
-			delete(p.w.Warned, p.channel) // try again next cycle
+			delete(p.w.Warned, p.channel)
 			b.mu.Unlock()
 			continue
 		}

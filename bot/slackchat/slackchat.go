@@ -390,9 +390,24 @@ func (a *Adapter) Post(ctx context.Context, channel string, m bot.Message) (stri
 	_, ts, err := a.api.PostMessageContext(ctx, channel, msgOptions(m)...)
 	if err != nil {
 		a.checkFatal(err)
-		return "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
+		return "", fmt.Errorf("chat.postMessage to %s: %w", channel, undeliverable(err))
 	}
 	return ts, nil
+}
+
+// permanentPostErrors are chat.postMessage answers that retrying cannot fix.
+var permanentPostErrors = map[string]bool{
+	"not_in_channel": true, "channel_not_found": true, "is_archived": true,
+	"restricted_action": true, "msg_too_long": true, "invalid_blocks": true,
+}
+
+// undeliverable marks err with bot.ErrUndeliverable when Slack refused for good.
+func undeliverable(err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanentPostErrors[se.Err] {
+		return fmt.Errorf("%w: %w", bot.ErrUndeliverable, err)
+	}
+	return err
 }
 
 // Update replaces the message (channel, ts) in place.
