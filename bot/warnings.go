@@ -109,9 +109,12 @@ func (b *Bot) Poll(ctx context.Context) error {
 	}
 	index := b.acl.Index()
 	for _, nb := range nbs {
-		if ws, ok := open[nb.ID]; ok {
+		// A warned notebook still running keeps its warnings open unless its
+		// stop time moved; one listed but not running is handled below as stopped
+		// (a server may ignore the status filter).
+		if ws, ok := open[nb.ID]; ok && nb.Running() {
 			for _, w := range ws {
-				if nb.Running() && nb.StopTime().UnixMilli() != w.Stop && !nb.StopTime().IsZero() {
+				if nb.StopTime().UnixMilli() != w.Stop && !nb.StopTime().IsZero() {
 					w.Outcome = outcomeMoved
 					w.NewStop = nb.StopTime().UnixMilli()
 					updates = append(updates, pendingUpdate{w, b.movedMessage(w, nb, now)})
