@@ -6,6 +6,7 @@
 package lease
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,22 @@ type Lease struct {
 	Enable   bool   `json:"enable"`
 	Type     string `json:"type,omitempty"`
 	UpdateAt int64  `json:"update_at,omitempty"`
+}
+
+// UnmarshalJSON reads a lease; an absent "enable" counts as true, since
+// list answers do not always carry it and a lease with a duration is on.
+func (l *Lease) UnmarshalJSON(data []byte) error {
+	type plain Lease
+	var v struct {
+		plain
+		Enable *bool `json:"enable"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*l = Lease(v.plain)
+	l.Enable = v.Enable == nil || *v.Enable
+	return nil
 }
 
 // StopTime is when the notebook auto-stops: create_at + duration.
