@@ -202,7 +202,8 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 		}
 		offset += len(page.Data)
 		// added == 0 stops a server that ignores offset from looping forever.
-		if len(page.Data) < pageSize || offset >= page.Total || added == 0 {
+		// A missing total (0) is not trusted: a full page means "ask again".
+		if len(page.Data) < pageSize || page.Total > 0 && offset >= page.Total || added == 0 {
 			return all, nil
 		}
 	}
