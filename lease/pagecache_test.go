@@ -2,11 +2,15 @@ package lease_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
 )
 
 // TestListingReusesUnchangedPages checks that a repeated listing returns the
@@ -47,5 +51,39 @@ func TestListingReusesUnchangedPages(t *testing.T) {
 		if nb.ID != ids[5] && nb.ID != ids[70] && !byID[nb.ID].StopTime().Equal(nb.StopTime()) {
 			t.Errorf("notebook %d changed between two listings", i)
 		}
+	}
+}
+
+// TestListingWithoutTotal keeps paging while pages are full when an answer
+// carries no total, and stops at the first short page.
+func TestListingWithoutTotal(t *testing.T) {
+	f := setup(t, with{front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var page map[string]any
+		if json.Unmarshal(rec.Body.Bytes(), &page) == nil && page["data"] != nil {
+			delete(page, "total")
+			delete(page, "pages")
+			b, _ := json.Marshal(page)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.Code)
+			w.Write(b)
+			return
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}})
+	for i := range 120 {
+		f.sim.AddRunning(fmt.Sprintf("nb-%03d", i), time.Hour)
+	}
+	nbs, err := f.c.List(context.Background(), lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nbs) != 120 {
+		t.Errorf("listed %d notebooks without a total, want 120", len(nbs))
+	}
+	if n := f.sim.Count(simulator.RouteList); n != 3 {
+		t.Errorf("%d list requests, want 3 (50, 50, 20)", n)
 	}
 }
