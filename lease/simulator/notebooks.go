@@ -337,17 +337,24 @@ func (s *Server) renew(e *entry, r *http.Request, body []byte, now time.Time) re
 	return reply{status: http.StatusOK, body: leaseOf(e)}
 }
 
+// notNow is the answer to start or stop in a status that allows neither.
+func notNow(status string) reply {
+	switch status {
+	case lease.StatusStarting:
+		return fail(http.StatusBadRequest, "ModelArts.6306", "The instance is starting. No other operation can be performed.")
+	case lease.StatusStopping:
+		return fail(http.StatusBadRequest, "ModelArts.6308", "The instance is stopping. No other operation can be performed.")
+	}
+	return fail(http.StatusBadRequest, "ModelArts.6357", "The operation is not allowed in status "+status+".")
+}
+
 func (s *Server) start(e *entry, r *http.Request, body []byte, now time.Time) reply {
 	switch e.nb.Status {
 	case lease.StatusStopped:
 	case lease.StatusRunning:
 		return fail(http.StatusBadRequest, "ModelArts.6305", "The instance is already running and cannot be started again.")
-	case lease.StatusStarting:
-		return fail(http.StatusBadRequest, "ModelArts.6306", "The instance is starting. No other operation can be performed.")
-	case lease.StatusStopping:
-		return fail(http.StatusBadRequest, "ModelArts.6308", "The instance is stopping. No other operation can be performed.")
 	default:
-		return fail(http.StatusBadRequest, "ModelArts.6357", "The operation is not allowed in status "+e.nb.Status+".")
+		return notNow(e.nb.Status)
 	}
 	if rep, ok := needBody(body); !ok {
 		return rep
@@ -366,10 +373,8 @@ func (s *Server) stop(e *entry, body []byte, now time.Time) reply {
 	case lease.StatusRunning:
 	case lease.StatusStopped:
 		return fail(http.StatusBadRequest, "ModelArts.6307", "The instance has been stopped.")
-	case lease.StatusStopping:
-		return fail(http.StatusBadRequest, "ModelArts.6308", "The instance is stopping. No other operation can be performed.")
 	default:
-		return fail(http.StatusBadRequest, "ModelArts.6357", "The operation is not allowed in status "+e.nb.Status+".")
+		return notNow(e.nb.Status)
 	}
 	if rep, ok := needBody(body); !ok {
 		return rep
