@@ -437,3 +437,28 @@ func TestIdleLeasesAreNeitherWarnedNorExtended(t *testing.T) {
 		t.Error("an idle lease was renewed (which would turn it into a scheduled stop)")
 	}
 }
+
+// statusBlind lists every notebook whatever status is asked for, as a server
+// that ignores the status filter would.
+type statusBlind struct{ bot.Leases }
+
+func (s statusBlind) List(ctx context.Context, _ lease.ListOptions) ([]lease.Notebook, error) {
+	return s.Leases.List(ctx, lease.ListOptions{})
+}
+
+func TestStoppedNotebookReportedEvenIfListedAnyway(t *testing.T) {
+	w := newWorld(t)
+	w.opts.Leases = statusBlind{w.opts.Leases}
+	w.bot = bot.New(w.opts)
+	nb := w.addRunning("still-listed", 15*time.Minute)
+	w.poll(t)
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 {
+		t.Fatalf("want 1 warning, got %d", len(ps))
+	}
+	w.sim.SetStatus(nb.ID, lease.StatusStopped)
+	w.poll(t)
+	if ups := w.chat.Updates(ps[0]); len(ups) != 1 || !strings.Contains(ups[0].Text.String(), "no longer running") {
+		t.Errorf("a stopped notebook still in the listing: updates %v", ups)
+	}
+}
