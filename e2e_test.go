@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
 )

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 )
 
 // webAPIScopes maps each slack-go method the adapter may call to the Web API

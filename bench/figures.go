@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 	"github.com/leasebot/leasebot/lease/simulator"
 )
 

@@ -37,7 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
 )

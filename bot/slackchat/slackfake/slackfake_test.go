@@ -18,7 +18,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 )
 
 const (

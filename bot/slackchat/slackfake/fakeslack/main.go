@@ -4,7 +4,7 @@
 // /notebook commands typed here over Socket Mode and prints what the bot
 // answers and posts.
 //
-//	go run ./bot/slackfake/fakeslack -user U0ALICE -channel C0ML
+//	go run ./bot/slackchat/slackfake/fakeslack -user U0ALICE -channel C0ML
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/leasebot/leasebot/bot/slackfake"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 )
 
 func main() {
