@@ -9,6 +9,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -25,6 +26,16 @@ const (
 	MinPollInterval = time.Second
 	// MaxExtendButtons is the most extend buttons a warning carries, beside "Let it stop".
 	MaxExtendButtons = 4
+	// DefaultStorePath is the SQLite file used when store.path is unset.
+	DefaultStorePath = "leasebot.db"
+	// DefaultHistoryDays is how long history is kept when defaults.history_days is unset.
+	DefaultHistoryDays = 90
+	// DefaultStartDuration is the lease of a notebook started from chat when defaults.start_duration is unset.
+	DefaultStartDuration = 4 * time.Hour
+	// MaxKeepLimit is the furthest ahead a keep may ever end (max_keep's ceiling).
+	MaxKeepLimit = 30 * 24 * time.Hour
+	// DefaultApprovalTTL is how long a request for approval waits when approval_ttl is unset.
+	DefaultApprovalTTL = time.Hour
 )
 
 // DefaultWarnBefore returns the warning thresholds used when defaults.warn_before is unset.
@@ -36,11 +47,48 @@ func DefaultExtendButtons() []time.Duration { return []time.Duration{time.Hour, 
 // Config is a validated config file.
 type Config struct {
 	ModelArts ModelArts
-	Admins    []string // Slack user IDs allowed everything, in every configured channel
+	Admins    []string // chat user IDs allowed everything, in every configured channel
 	Defaults  Defaults
 	Channels  map[string]*Channel // keyed by channel ID; never empty after a successful Parse
-	Path      string              // file it was loaded from
+	// People maps ModelArts owners (an IAM user name or IAM user ID, as a
+	// notebook's user.name / user.id carries them) to chat user IDs, so that
+	// leasebot can reach a notebook's owner directly. Empty when unset.
+	People map[string]string
+	Store  Store
+	Path   string // file it was loaded from
+	// Notes are things `leasebot check` should point out that do not stop the
+	// bot, such as a deprecated key. Each carries its line.
+	Notes []Error
 }
+
+// Store is the `store` section: where leasebot keeps its state when no
+// database URL is given in the environment.
+type Store struct {
+	Path string // SQLite file; default DefaultStorePath, relative to the working directory
+}
+
+// Action is something a channel's members may change there.
+type Action string
+
+// The actions a channel (or a notebook's owner) may be allowed.
+const (
+	ActionExtend Action = "extend" // extend a lease, by command or button
+	ActionKeep   Action = "keep"   // keep a notebook running past 72h
+	ActionStart  Action = "start"  // start a stopped notebook
+	ActionStop   Action = "stop"   // stop a running notebook
+)
+
+// Actions lists every action, in the order they are documented.
+func Actions() []Action { return []Action{ActionExtend, ActionKeep, ActionStart, ActionStop} }
+
+// Approvers are the people who may approve an extension over a channel's max_extend.
+type Approvers struct {
+	Users  []string
+	Groups []string
+}
+
+// Empty reports whether nobody can approve.
+func (a Approvers) Empty() bool { return len(a.Users) == 0 && len(a.Groups) == 0 }
 
 // ModelArts is the `modelarts` section.
 type ModelArts struct {
@@ -56,7 +104,25 @@ type Defaults struct {
 	WarnBefore    []time.Duration // default [30m, 10m]; sorted descending, deduplicated
 	ExtendButtons []time.Duration // default [1h, 4h]; in the order written, deduplicated, at most 4
 	PollInterval  time.Duration   // default 60s; at least 1s
-	StateFile     string          // optional state_file path, as written ("" when unset)
+	// StateFile is the deprecated JSON warning state of earlier versions; an
+	// existing file is imported into the store once and renamed FILE.imported.
+	StateFile   string // "" when unset
+	HistoryDays int    // how long history entries are kept; default 90
+
+	// The owner rule: owners (see Config.People) manage their own notebooks
+	// from a direct message with the app and from its home view.
+	NotifyOwner    bool          // also warn the owner by direct message; default false
+	OwnerMaxExtend time.Duration // largest single extension by an owner; default MaxExtend
+	OwnerActions   []Action      // what owners may change; default [extend]
+	OwnerMaxKeep   time.Duration // how far ahead an owner's keep may end; default MaxKeep
+
+	StartDuration time.Duration // lease of a notebook started from chat; default 4h, 1h..72h
+
+	// Channel defaults, inherited by every channel that does not set them.
+	Actions     []Action      // default [extend]
+	MaxKeep     time.Duration // default 0: keep is off; at most 30d
+	ApprovalMax time.Duration // default 72h
+	ApprovalTTL time.Duration // default 1h
 }
 
 // Channel is one entry under `channels`, with defaults applied.
@@ -69,8 +135,16 @@ type Channel struct {
 	WarnBefore    []time.Duration // effective; sorted descending, deduplicated
 	ExtendButtons []time.Duration // effective; in the order written
 	Warn          bool            // post expiry warnings here; default true
+	Actions       []Action        // what members may change here; default [extend]
+	MaxKeep       time.Duration   // how far ahead a keep may end; 0: keep is off here
+	Approvers     Approvers       // who may approve an extension over MaxExtend; empty: nobody
+	ApprovalMax   time.Duration   // the largest extension that may be asked for approval
+	ApprovalTTL   time.Duration   // how long a request for approval waits for a decision
 	Line          int             // line of the channel key in the file
 }
+
+// Allows reports whether the channel's members may take action a.
+func (c *Channel) Allows(a Action) bool { return slices.Contains(c.Actions, a) }
 
 // Load reads the file at path and parses it with Parse.
 func Load(path string) (*Config, error) {

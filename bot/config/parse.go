@@ -132,12 +132,18 @@ func (p *parser) parse(data []byte) *Config {
 		}
 	}
 
-	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}}
+	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}, Store: Store{Path: DefaultStorePath}}
 	cfg.ModelArts = p.modelArts(top["modelarts"])
 	if e := top["admins"]; e != nil {
 		cfg.Admins = p.ids(*e, "at the top level", userID)
 	}
 	defs, src := p.defaults(top["defaults"])
+	if defs.OwnerMaxExtend == 0 {
+		defs.OwnerMaxExtend = defs.MaxExtend
+	}
+	if defs.OwnerMaxKeep == 0 {
+		defs.OwnerMaxKeep = defs.MaxKeep
+	}
 	cfg.Defaults = defs
 	p.channels(top["channels"], cfg, src)
 	return cfg
@@ -550,6 +556,12 @@ func (p *parser) defaults(e *entry) (Defaults, defaultSources) {
 		WarnBefore:    DefaultWarnBefore(),
 		ExtendButtons: DefaultExtendButtons(),
 		PollInterval:  DefaultPollInterval,
+		HistoryDays:   DefaultHistoryDays,
+		OwnerActions:  []Action{ActionExtend},
+		StartDuration: DefaultStartDuration,
+		Actions:       []Action{ActionExtend},
+		ApprovalMax:   MaxLease,
+		ApprovalTTL:   DefaultApprovalTTL,
 	}
 	var src defaultSources
 	if e == nil {
@@ -647,6 +659,10 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 		WarnBefore:    slices.Clone(cfg.Defaults.WarnBefore),
 		ExtendButtons: slices.Clone(cfg.Defaults.ExtendButtons),
 		Warn:          true,
+		Actions:       slices.Clone(cfg.Defaults.Actions),
+		MaxKeep:       cfg.Defaults.MaxKeep,
+		ApprovalMax:   cfg.Defaults.ApprovalMax,
+		ApprovalTTL:   cfg.Defaults.ApprovalTTL,
 		Line:          e.k.Line,
 	}
 	m, ok := p.mapping(e, "channel "+name, fmt.Sprintf(
