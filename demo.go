@@ -113,7 +113,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(chat.SyncWriter(stderr), &slog.HandlerOptions{Level: level}))
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: chat, Chat: chat, Log: log})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: chat, Log: log})
 
 	fmt.Fprint(stdout, demoBanner(ctx, leases, sim.Endpoint, *poll, interactive))
 

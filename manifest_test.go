@@ -22,6 +22,7 @@ var webAPIScopes = map[string]struct{ method, scope string }{
 	"GetUserInfoContext":         {"users.info", "users:read"},
 	"GetUserGroupMembersContext": {"usergroups.users.list", "usergroups:read"},
 	"AuthTestContext":            {"auth.test", ""},
+	"PublishViewContext":         {"views.publish", ""},
 }
 
 type manifest struct {

@@ -61,7 +61,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 
 	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log, Observer: metrics})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: adapter, Chat: adapter, Log: log, Observer: metrics})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Log: log, Observer: metrics})
 	if f := cfg.Defaults.StateFile; f != "" {
 		if err := core.LoadState(f); err != nil {
 			log.Warn("warning state not loaded; warnings may repeat", "err", err)

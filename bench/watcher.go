@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
@@ -205,21 +206,22 @@ func (c *pageCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(body)), Request: req}, nil
 }
 
-type nopDirectory struct{}
-
-func (nopDirectory) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
-func (nopDirectory) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
-
+// countChat is a chat adapter that only counts what the core posts.
 type countChat struct{ posts, updates atomic.Int64 }
 
-func (c *countChat) Post(context.Context, string, bot.Message) (string, error) {
-	return strconv.FormatInt(c.posts.Add(1), 10), nil
+func (c *countChat) Run(ctx context.Context, _ bot.Handler) error { <-ctx.Done(); return nil }
+
+func (c *countChat) Post(_ context.Context, to bot.Target, _ bot.Message) (bot.MessageRef, error) {
+	return bot.MessageRef{Conversation: to.Channel, ID: strconv.FormatInt(c.posts.Add(1), 10)}, nil
 }
 
-func (c *countChat) Update(context.Context, string, string, bot.Message) error {
+func (c *countChat) Update(context.Context, bot.MessageRef, bot.Message) error {
 	c.updates.Add(1)
 	return nil
 }
+
+func (c *countChat) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
+func (c *countChat) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
 
 // WatcherOwn measures cycles steady watcher cycles of the command core in
 // this process against pre-rendered pages (see OwnResult).
@@ -238,7 +240,7 @@ func WatcherOwn(notebooks, channels, cycles int) (*OwnResult, error) {
 		return nil, err
 	}
 	chat := &countChat{}
-	core := bot.New(bot.Options{Config: cfg, Leases: client, Directory: nopDirectory{}, Chat: chat,
+	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	ctx := context.Background()
 	if err := core.Poll(ctx); err != nil { // posts the warnings, renders the pages
@@ -328,7 +330,7 @@ func breakdown(res *OwnResult, pages *pageCache, core *bot.Bot, cfg *config.Conf
 		}
 	}
 	res.Near = len(near)
-	index := core.ACL().Index()
+	index := access.New(cfg, nil, 0).Index()
 	match := func(nbs []lease.Notebook) time.Duration {
 		var dst []string
 		t0 := time.Now()

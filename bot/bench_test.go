@@ -19,14 +19,17 @@ import (
 
 type countChat struct{ posts, updates int }
 
-func (c *countChat) Post(context.Context, string, bot.Message) (string, error) {
+func (c *countChat) Run(ctx context.Context, _ bot.Handler) error { <-ctx.Done(); return nil }
+func (c *countChat) Post(_ context.Context, to bot.Target, _ bot.Message) (bot.MessageRef, error) {
 	c.posts++
-	return strconv.Itoa(c.posts), nil
+	return bot.MessageRef{Conversation: to.Channel, ID: strconv.Itoa(c.posts)}, nil
 }
-func (c *countChat) Update(context.Context, string, string, bot.Message) error {
+func (c *countChat) Update(context.Context, bot.MessageRef, bot.Message) error {
 	c.updates++
 	return nil
 }
+func (c *countChat) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
+func (c *countChat) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
 
 // bigWorld is 10 000 running notebooks and 200 channels with a realistic mix
 // of selectors: team globs, tags, exact names and IDs, and two "*" channels.
@@ -72,7 +75,7 @@ func bigWorld(tb testing.TB, notebooks, channels int) (*bot.Bot, *simulator.Serv
 		tb.Fatal(err)
 	}
 	chat := &countChat{}
-	core := bot.New(bot.Options{Config: cfg, Leases: client, Directory: directory{}, Chat: chat})
+	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat})
 	return core, sim, chat
 }
 

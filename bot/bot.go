@@ -1,19 +1,23 @@
-// Package bot is leasebot's command core: it reads /notebook commands and
-// button clicks, checks them against the channel's access list, moves lease
-// stop times through the lease client and says what happened. It knows
-// nothing of Slack's wire format or of HTTP; adapters translate.
+// Package bot is leasebot's core: it reads /notebook commands and button
+// clicks, decides them with the access rules, moves lease stop times through
+// the lease client, warns before notebooks stop, and says what happened.
+//
+// It knows no chat's wire format and no HTTP. Data flows one way: a chat
+// adapter (the Slack adapter, the console) turns what people do into Events
+// for the core's Handler; the core calls the lease client, which calls
+// ModelArts; the store sits beside the core. docs/design.md walks through it.
 package bot
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
 
-	"github.com/leasebot/leasebot/bot/acl"
+	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 )
@@ -25,24 +29,6 @@ type Leases interface {
 	Renew(ctx context.Context, id string, stop time.Time) (time.Time, error)
 }
 
-// Directory answers questions about chat users.
-type Directory interface {
-	// TimeZone is the user's time zone, for reading "until 18:30".
-	TimeZone(ctx context.Context, user string) (*time.Location, error)
-	// GroupMembers lists the user IDs in a user group.
-	GroupMembers(ctx context.Context, group string) ([]string, error)
-}
-
-// ErrUndeliverable marks a Chat error that retrying cannot fix, such as a
-// channel the bot is not in: the core does not try that message again.
-var ErrUndeliverable = errors.New("the chat refused the message for good")
-
-// Chat posts and replaces channel messages (warnings).
-type Chat interface {
-	Post(ctx context.Context, channel string, m Message) (ref string, err error)
-	Update(ctx context.Context, channel, ref string, m Message) error
-}
-
 // Observer is told what the core did, for metrics. Every method must be cheap.
 type Observer interface {
 	Command(verb, outcome string)
@@ -50,50 +36,38 @@ type Observer interface {
 	WarningPosted()
 }
 
-// Request is one /notebook command.
-type Request struct {
-	User    string
-	Channel string
-	Text    string
-}
-
-// Click is a press on a warning button.
-type Click struct {
-	User    string
-	Channel string
-	Ref     string // the message the button is on
-	Action  string
-	Value   string
-}
-
 // Options configure a Bot.
 type Options struct {
-	Config    *config.Config
-	Leases    Leases
-	Directory Directory
-	Chat      Chat
-	Log       *slog.Logger // operations; default slog.Default()
-	Audit     *slog.Logger // one line per attempted change; default Log
-	Observer  Observer
-	Now       func() time.Time
-	// DirectoryTTL is how long time zones and group members are cached; default 10m.
-	DirectoryTTL time.Duration
+	Config *config.Config
+	Leases Leases
+	Chat   Adapter
+	// Locker serializes changes per notebook; default one that works
+	// within this process.
+	Locker   Locker
+	Log      *slog.Logger // operations; default slog.Default()
+	Audit    *slog.Logger // one line per attempted change; default Log
+	Observer Observer
+	Now      func() time.Time
+	// TimeZoneTTL is how long people's time zones are cached; default 1h.
+	TimeZoneTTL time.Duration
+	// GroupTTL is how long user groups' members are trusted; default 60s.
+	GroupTTL time.Duration
 	// ListTTL is how long a notebook listing serves name look-ups; default 15s.
 	ListTTL time.Duration
 }
 
-// Bot is the command core. It is safe for concurrent use.
+// Bot is the core. It is safe for concurrent use.
 type Bot struct {
 	cfg      *config.Config
 	leases   Leases
-	dir      *cachedDirectory
-	chat     Chat
-	acl      *acl.ACL
+	chat     Adapter
+	locks    Locker
+	access   *access.Policy
+	tz       *timeZones
 	log      *slog.Logger
 	audit    *slog.Logger
 	obs      Observer
 	now      func() time.Time
-	listTTL  time.Duration
 	listings *gocache.Cache
 
 	mu       sync.Mutex // guards warnings' contents
@@ -117,13 +91,15 @@ func New(o Options) *Bot {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
-	if o.DirectoryTTL <= 0 {
-		o.DirectoryTTL = 10 * time.Minute
+	if o.Locker == nil {
+		o.Locker = NewLocalLocker()
+	}
+	if o.TimeZoneTTL <= 0 {
+		o.TimeZoneTTL = time.Hour
 	}
 	if o.ListTTL <= 0 {
 		o.ListTTL = 15 * time.Second
 	}
-	dir := newCachedDirectory(o.Directory, o.DirectoryTTL)
 	var widest time.Duration
 	for _, ch := range o.Config.Channels {
 		if ch.Warn {
@@ -136,21 +112,36 @@ func New(o Options) *Bot {
 		widestWarning: widest,
 		cfg:           o.Config,
 		leases:        o.Leases,
-		dir:           dir,
 		chat:          o.Chat,
-		acl:           acl.New(o.Config, dir),
+		locks:         o.Locker,
+		access:        access.New(o.Config, o.Chat, o.GroupTTL),
+		tz:            newTimeZones(o.Chat, o.TimeZoneTTL),
 		log:           o.Log,
 		audit:         o.Audit,
 		obs:           o.Observer,
 		now:           o.Now,
-		listTTL:       o.ListTTL,
 		listings:      gocache.New(o.ListTTL, time.Minute),
 		warnings:      gocache.New(gocache.NoExpiration, 10*time.Minute),
 	}
 }
 
-// ACL returns the compiled access policy.
-func (b *Bot) ACL() *acl.ACL { return b.acl }
+// Handle carries out one event: a command, a click, or a home view opened.
+// A panic inside is recovered, logged and answered; the bot keeps serving.
+func (b *Bot) Handle(ctx context.Context, e Event) (reply *Reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("handler panicked", "kind", e.Kind, "user", e.User, "channel", e.Channel, "panic", fmt.Sprint(p))
+			reply = &Reply{Message: ephemeral(Text{}.Plain("Something went wrong inside leasebot; nothing was changed. The error is logged; please tell an admin."))}
+		}
+	}()
+	switch e.Kind {
+	case CommandEvent:
+		return b.command(ctx, e)
+	case ClickEvent:
+		return b.click(ctx, e)
+	}
+	return nil
+}
 
 type nopObserver struct{}
 
@@ -158,37 +149,25 @@ func (nopObserver) Command(string, string) {}
 func (nopObserver) Click(string, string)   {}
 func (nopObserver) WarningPosted()         {}
 
-// cachedDirectory keeps time zones and group members for a while: they are
-// read on every command and change rarely.
-type cachedDirectory struct {
-	inner Directory
+// timeZones keeps people's time zones for a while: they are read for every
+// "until" and change rarely.
+type timeZones struct {
+	dir   Directory
 	cache *gocache.Cache
 }
 
-func newCachedDirectory(inner Directory, ttl time.Duration) *cachedDirectory {
-	return &cachedDirectory{inner: inner, cache: gocache.New(ttl, 2*ttl)}
+func newTimeZones(dir Directory, ttl time.Duration) *timeZones {
+	return &timeZones{dir: dir, cache: gocache.New(ttl, 2*ttl)}
 }
 
-func (d *cachedDirectory) TimeZone(ctx context.Context, user string) (*time.Location, error) {
-	if v, ok := d.cache.Get("tz:" + user); ok {
+func (z *timeZones) of(ctx context.Context, user string) (*time.Location, error) {
+	if v, ok := z.cache.Get(user); ok {
 		return v.(*time.Location), nil
 	}
-	loc, err := d.inner.TimeZone(ctx, user)
+	loc, err := z.dir.TimeZone(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	d.cache.SetDefault("tz:"+user, loc)
+	z.cache.SetDefault(user, loc)
 	return loc, nil
-}
-
-func (d *cachedDirectory) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	if v, ok := d.cache.Get("group:" + group); ok {
-		return v.([]string), nil
-	}
-	users, err := d.inner.GroupMembers(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	d.cache.SetDefault("group:"+group, users)
-	return users, nil
 }

@@ -2,164 +2,241 @@ package bot
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/leasebot/leasebot/bot/access"
+	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
 )
 
-// HandleClick carries out a press on a warning button. The clicked warning
-// (and any copy in other channels) is replaced in place through Chat; the
-// returned message, if any, is for the clicker alone.
-func (b *Bot) HandleClick(ctx context.Context, c Click) (reply *Message) {
+// Action IDs of the buttons the core puts on messages.
+const (
+	ActionExtend  = "leasebot_extend"  // a warning's "Extend 1h"
+	ActionDismiss = "leasebot_dismiss" // a warning's "Let it stop"
+)
+
+// clickAction is one kind of button: how a press on it is carried out. A
+// button is not a bearer token: every handler re-checks the clicker.
+type clickAction struct {
+	verb   string // as the audit log names the change
+	handle func(b *Bot, ctx context.Context, c *click) result
+}
+
+// clickActions registers one handler per button action.
+var clickActions = map[string]clickAction{
+	ActionExtend:  {verb: "extend", handle: (*Bot).clickExtend},
+	ActionDismiss: {verb: "dismiss", handle: (*Bot).clickDismiss},
+}
+
+// click is one button press being carried out.
+type click struct {
+	Event
+	where  access.Where
+	action clickAction
+}
+
+// errIgnored marks a press that is not acted on at all: an unknown action,
+// or a value leasebot did not write (forged or mangled).
+var errIgnored = errors.New("ignored")
+
+// click carries out one button press: decode, authorize, act under the
+// notebook's lock, report.
+func (b *Bot) click(ctx context.Context, e Event) *Reply {
+	a, ok := clickActions[e.Action]
+	if !ok {
+		b.log.Info("ignored click on an unknown action", "action", e.Action)
+		b.obs.Click(e.Action, "ignored")
+		return nil
+	}
+	c := &click{Event: e, where: whereOf(e), action: a}
+	res := a.handle(b, ctx, c)
 	outcome := "refused"
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("click panicked", "user", c.User, "channel", c.Channel, "panic", fmt.Sprint(p))
-			m := ephemeral(Text{}.Plain("Something went wrong inside leasebot; nothing was changed. The error is logged; please tell an admin."))
-			reply, outcome = &m, "panic"
-		}
-		b.obs.Click(c.Action, outcome)
-	}()
-	var amount time.Duration
-	var id string
-	var shown time.Time
-	var err error
-	switch c.Action {
-	case ActionExtend:
-		id, shown, amount, err = parseButton(c.Value, true)
-	case ActionDismiss:
-		id, shown, _, err = parseButton(c.Value, false)
-	default:
-		b.log.Info("ignored click on an unknown action", "action", c.Action)
-		outcome = "ignored"
-		return nil
-	}
-	if err != nil {
-		b.log.Info("ignored click with a bad value", "action", c.Action, "err", err)
-		outcome = "ignored"
-		return nil
-	}
-	verb := "extend"
-	if c.Action == ActionDismiss {
-		verb = "dismiss"
-	}
-	entry := auditEntry{user: c.User, channel: c.Channel, nb: lease.Notebook{ID: id}, verb: verb, old: shown, outcome: "refused"}
-	if amount > 0 {
-		entry.requested = duration.Format(amount)
-	}
-	say := func(t Text) *Message { m := ephemeral(t); return &m }
-
-	if d := b.acl.Member(ctx, c.User, c.Channel); !d.OK() {
-		entry.code = refusalCode(d)
-		b.auditChange(entry)
-		return say(b.refusal(d))
-	}
-	nb, err := b.leases.Get(ctx, id)
-	if err != nil {
-		entry.outcome, entry.code, entry.err = "failed", errCode(err), err
-		b.auditChange(entry)
-		return say(b.leaseFailure(err, lease.Notebook{ID: id}))
-	}
-	entry.nb = nb
-	if d := b.acl.Check(ctx, c.User, c.Channel, nb); !d.OK() {
-		entry.code = refusalCode(d)
-		b.auditChange(entry)
-		return say(b.refusal(d))
-	}
-
-	b.mu.Lock()
-	w := b.warningFor(nb, shown)
-	if w.Name == "" {
-		w.Name = nb.Name
-	}
-	if !hasPost(w, c.Channel, c.Ref) && c.Ref != "" {
-		w.Posts = append(w.Posts, post{Channel: c.Channel, Ref: c.Ref})
-	}
 	switch {
-	case w.Outcome == outcomeExtended:
-		by, to := w.By, time.UnixMilli(w.NewStop)
-		b.mu.Unlock()
-		entry.code = "already_extended"
-		b.auditChange(entry)
-		return say(stopAt(Text{}.User(by).Plain(" already extended it; it now stops "), to, b.now()).Plain("."))
-	case w.Outcome == outcomeDismissed:
-		by := w.By
-		b.mu.Unlock()
-		entry.code = "already_dismissed"
-		b.auditChange(entry)
-		return say(Text{}.User(by).Plain(" already chose to let it stop at that time."))
-	case w.pending != "":
-		by := w.pending
-		b.mu.Unlock()
-		entry.code = "in_progress"
-		b.auditChange(entry)
-		return say(Text{}.User(by).Plain(" is acting on this warning right now."))
+	case res.ok:
+		outcome = "ok"
+	case res.ignored:
+		outcome = "ignored"
 	}
-	w.pending = c.User
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		w.pending = ""
-		b.mu.Unlock()
-	}()
+	b.obs.Click(e.Action, outcome)
+	if res.change != nil {
+		if res.change.verb == "" {
+			res.change.verb = a.verb
+		}
+		b.auditChange(c.User, c.Channel, *res.change)
+	}
+	return res.reply.toReply(res.replace)
+}
 
-	now := b.now()
-	current := nb.StopTime()
-	if c.Action == ActionDismiss {
+// ignored is the result of a press leasebot does not act on.
+func (b *Bot) ignored(c *click, err error) result {
+	b.log.Info("ignored click with a bad value", "action", c.Action, "err", err)
+	return result{ignored: true}
+}
+
+// warningButton is what a warning's button carries: the notebook, the stop
+// time the warning showed, and for extend buttons the amount.
+type warningButton struct {
+	id     string
+	shown  time.Time
+	amount time.Duration
+}
+
+func (w warningButton) value() string {
+	v := w.id + "|" + strconv.FormatInt(w.shown.UnixMilli(), 10)
+	if w.amount > 0 {
+		v += "|" + strconv.FormatInt(int64(w.amount/time.Second), 10)
+	}
+	return v
+}
+
+// maxWarningAge bounds how old a warning may be and still be acted on.
+const maxWarningAge = 7 * 24 * time.Hour
+
+// parseWarningButton reads "id|stop_ms[|seconds]" and checks it could be
+// a button leasebot made: a notebook ID, a stop time within the last week
+// and no more than 72h ahead, an amount within 72h.
+func parseWarningButton(value string, withAmount bool, now time.Time) (warningButton, error) {
+	parts := strings.Split(value, "|")
+	want := 2
+	if withAmount {
+		want = 3
+	}
+	if len(parts) != want || !isNotebookID(parts[0]) {
+		return warningButton{}, errors.New("malformed button value")
+	}
+	ms, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || ms <= 0 {
+		return warningButton{}, errors.New("malformed stop time in button value")
+	}
+	w := warningButton{id: strings.ToLower(parts[0]), shown: time.UnixMilli(ms)}
+	if w.shown.Before(now.Add(-maxWarningAge)) || w.shown.After(now.Add(lease.MaxDuration+time.Hour)) {
+		return warningButton{}, errors.New("stop time in button value is too old or too far ahead")
+	}
+	if withAmount {
+		s, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil || s <= 0 || s > int64(lease.MaxDuration/time.Second) {
+			return warningButton{}, errors.New("malformed amount in button value")
+		}
+		w.amount = time.Duration(s) * time.Second
+	}
+	return w, nil
+}
+
+func (b *Bot) clickExtend(ctx context.Context, c *click) result {
+	btn, err := parseWarningButton(c.Value, true, b.now())
+	if err != nil {
+		return b.ignored(c, err)
+	}
+	return b.onWarning(ctx, c, btn, config.ActionExtend, func(nb lease.Notebook, w *warning, d access.Decision) result {
+		now := b.now()
+		current := nb.StopTime()
+		target := btn.shown.Add(btn.amount)
+		fail := func(no *refusal) result {
+			return result{reply: say(no.text), change: &change{nb: nb, old: btn.shown, requested: duration.Format(btn.amount), outcome: outcomeRefused, code: no.code}}
+		}
+		if !nb.Running() || current.IsZero() {
+			_, no := planExtension(nb, target, d.MaxExtend, now)
+			return fail(no)
+		}
+		// A stop time within a minute of the target (or later) is this
+		// extension done before, or a later one: ModelArts' clock and ours
+		// differ by milliseconds.
+		if !current.Equal(btn.shown) && current.After(target.Add(-time.Minute)) {
+			return fail(&refusal{"already_later", stopAt(named(Text{}, nb).Plain(" already stops "), current, now).Plain(", no earlier than this button would set; nothing changed.")})
+		}
+		p, no := planExtension(nb, target, d.MaxExtend, now)
+		if no != nil {
+			return fail(no)
+		}
+		res := b.renew(ctx, c.User, p, func(time.Time) Text { return nil })
+		res.change.requested, res.change.old = duration.Format(btn.amount), btn.shown
+		if !res.ok {
+			return res
+		}
+		b.mu.Lock()
+		w.Outcome, w.By, w.NewStop = outcomeExtended, c.User, res.change.new.UnixMilli()
+		w.Amount = res.change.new.Sub(maxTime(current, now)).Round(time.Minute)
+		b.mu.Unlock()
+		b.updatePosts(ctx, w, b.extendedMessage(w, b.now()))
+		res.reply = nil
+		return res
+	})
+}
+
+func (b *Bot) clickDismiss(ctx context.Context, c *click) result {
+	btn, err := parseWarningButton(c.Value, false, b.now())
+	if err != nil {
+		return b.ignored(c, err)
+	}
+	return b.onWarning(ctx, c, btn, "", func(nb lease.Notebook, w *warning, _ access.Decision) result {
 		b.mu.Lock()
 		w.Outcome, w.By = outcomeDismissed, c.User
 		b.mu.Unlock()
-		entry.outcome, entry.new = "dismissed", shown
-		b.auditChange(entry)
 		b.updatePosts(ctx, w, b.dismissedMessage(w))
-		outcome = "ok"
-		return nil
-	}
-	if !nb.Running() || current.IsZero() {
-		_, no := planExtension(nb, shown.Add(amount), b.maxExtend(c.Channel), now)
-		entry.code = no.code
-		b.auditChange(entry)
-		return say(no.text)
-	}
-	target := shown.Add(amount)
-	if !current.Equal(shown) {
-		// A stop time within a minute of the target is this extension, done
-		// before (ModelArts' clock and ours differ by milliseconds).
-		if current.After(target.Add(-time.Minute)) {
-			entry.code = "already_later"
-			b.auditChange(entry)
-			return say(stopAt(named(Text{}, nb).Plain(" already stops "), current, now).Plain(", no earlier than this button would set; nothing changed."))
-		}
-	}
-	p, no := planExtension(nb, target, b.maxExtend(c.Channel), now)
-	if no != nil {
-		entry.code = no.code
-		b.auditChange(entry)
-		return say(no.text)
-	}
-	newStop, err := b.leases.Renew(ctx, nb.ID, p.target)
-	b.forget()
-	if err != nil {
-		entry.outcome, entry.code, entry.err = "failed", errCode(err), err
-		b.auditChange(entry)
-		return say(b.leaseFailure(err, nb))
-	}
-	entry.outcome, entry.new = "extended", newStop
-	b.auditChange(entry)
-	b.mu.Lock()
-	w.Outcome, w.By, w.NewStop = outcomeExtended, c.User, newStop.UnixMilli()
-	w.Amount = newStop.Sub(maxTime(current, now)).Round(time.Minute)
-	b.mu.Unlock()
-	b.updatePosts(ctx, w, b.extendedMessage(w, b.now()))
-	outcome = "ok"
-	return nil
+		return result{ok: true, change: &change{nb: nb, old: btn.shown, new: btn.shown, outcome: "dismissed"}}
+	})
 }
 
-func hasPost(w *warning, channel, ref string) bool {
+// onWarning runs act on the warning a button belongs to, once the clicker
+// is known to be allowed, under the notebook's lock, with the notebook read
+// fresh, and unless someone already acted on the warning.
+func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action config.Action, act func(lease.Notebook, *warning, access.Decision) result) result {
+	refused := func(nb lease.Notebook, code string, t Text) result {
+		ch := &change{nb: nb, old: btn.shown, outcome: outcomeRefused, code: code}
+		if btn.amount > 0 {
+			ch.requested = duration.Format(btn.amount)
+		}
+		return result{reply: say(t), change: ch}
+	}
+	stub := lease.Notebook{ID: btn.id}
+	if d := b.access.Member(ctx, c.User, c.where); !d.OK() {
+		return refused(stub, refusalCode(d), b.refusal(d))
+	}
+	unlock, err := b.locks.LockNotebook(ctx, btn.id)
+	if err != nil {
+		return refused(stub, "busy", Text{}.Plain("Another change to that notebook is taking long, so I did nothing. Please press again in a minute."))
+	}
+	defer unlock()
+	nb, err := b.leases.Get(ctx, btn.id)
+	if err != nil {
+		res := refused(stub, errCode(err), b.leaseFailure(err, stub))
+		res.change.outcome, res.change.err = outcomeFailed, err
+		return res
+	}
+	d := b.access.Check(ctx, c.User, c.where, action, nb)
+	if !d.OK() {
+		return refused(nb, refusalCode(d), b.refusal(d))
+	}
+	b.mu.Lock()
+	w := b.warningFor(nb, btn.shown)
+	if w.Name == "" {
+		w.Name = nb.Name
+	}
+	if c.Message.ID != "" && !hasPost(w, c.Message) {
+		w.Posts = append(w.Posts, post{Target: c.Channel, Ref: c.Message})
+	}
+	outcome, by, newStop := w.Outcome, w.By, time.UnixMilli(w.NewStop)
+	b.mu.Unlock()
+	switch outcome {
+	case outcomeExtended:
+		return refused(nb, "already_extended", stopAt(Text{}.User(by).Plain(" already extended it; it now stops "), newStop, b.now()).Plain("."))
+	case outcomeDismissed:
+		return refused(nb, "already_dismissed", Text{}.User(by).Plain(" already chose to let it stop at that time."))
+	}
+	res := act(nb, w, d)
+	if res.change != nil && res.change.via == "" {
+		res.change.via = d.Via
+	}
+	return res
+}
+
+func hasPost(w *warning, ref MessageRef) bool {
 	for _, p := range w.Posts {
-		if p.Channel == channel && p.Ref == ref {
+		if p.Ref == ref {
 			return true
 		}
 	}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/leasebot/leasebot/bot/command"
+	"github.com/leasebot/leasebot/bot/access"
+	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
 )
@@ -25,9 +26,26 @@ type refusal struct {
 	text Text
 }
 
-// planExtension applies SPEC §4: the extension is target − max(stop, now); it
-// may not exceed maxExtend nor end more than 72 h from now; a target under an
-// hour from now is raised to an hour.
+// The texts of the limits, each written once.
+
+func overMaxExtend(by, limit, most time.Duration) *refusal {
+	return &refusal{"over_max_extend", Text{}.Plain("That is an extension of " + duration.Format(by) +
+		"; this channel allows at most " + duration.Format(limit) + " at a time." + mostHint(most))}
+}
+
+func over72h(most time.Duration, nb lease.Notebook) *refusal {
+	most = most.Truncate(time.Minute)
+	if most < time.Minute {
+		return &refusal{"over_72h", named(Text{}, nb).Plain(" already stops 72h from now, the most ModelArts allows; it cannot be extended further yet.")}
+	}
+	return &refusal{"over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so the largest extension still possible is at most " + duration.Format(most) + ".")}
+}
+
+// planExtension checks an extension to target: the extension is target −
+// max(stop, now); it may not exceed maxExtend nor end more than 72h from
+// now; a target under an hour from now is raised to an hour, which must
+// itself fit in maxExtend. A target earlier than the current stop is
+// refused: leasebot only ever moves a stop time later.
 func planExtension(nb lease.Notebook, target time.Time, maxExtend time.Duration, now time.Time) (plan, *refusal) {
 	p := plan{nb: nb, old: nb.StopTime(), target: target}
 	if !nb.Running() {
@@ -41,10 +59,7 @@ func planExtension(nb lease.Notebook, target time.Time, maxExtend time.Duration,
 		// notebook would change its policy, not extend it.
 		return p, &refusal{"idle_lease", named(Text{}, nb).Plain(" stops when it has been idle (" + nb.Lease.Type + "), not at a set time; leasebot only extends scheduled stops, so it left it alone.")}
 	}
-	base := p.old
-	if base.Before(now) {
-		base = now
-	}
+	base := maxTime(p.old, now)
 	if target.Before(p.old) {
 		return p, &refusal{"earlier", stopAt(named(Text{}, nb).Plain(" already stops "), p.old, now).Plain("; leasebot only ever moves a stop time later.")}
 	}
@@ -53,21 +68,23 @@ func planExtension(nb lease.Notebook, target time.Time, maxExtend time.Duration,
 	}
 	p.by = target.Sub(base)
 	ceiling := now.Add(lease.MaxDuration)
+	most := min(maxExtend, ceiling.Sub(base))
 	if p.by > maxExtend {
-		most := min(maxExtend, ceiling.Sub(base))
-		return p, &refusal{"over_max_extend", Text{}.Plain("That is an extension of " + duration.Format(p.by) + "; this channel allows at most " + duration.Format(maxExtend) + " at a time." + mostHint(most))}
+		return p, overMaxExtend(p.by, maxExtend, most)
 	}
 	if target.After(ceiling) {
-		most := min(maxExtend, ceiling.Sub(base)).Truncate(time.Minute)
-		if most < time.Minute {
-			return p, &refusal{"over_72h", named(Text{}, nb).Plain(" already stops 72h from now, the most ModelArts allows; it cannot be extended further yet.")}
-		}
-		return p, &refusal{"over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so the largest extension still possible is at most " + duration.Format(most) + ".")}
+		return p, over72h(most, nb)
 	}
 	if target.Sub(now) < lease.MinDuration {
 		p.target = now.Add(lease.MinDuration)
 		p.by = p.target.Sub(base)
 		p.raised = true
+		if p.by > maxExtend {
+			// ModelArts' minimum would exceed the limit: never extend by more than allowed.
+			return p, &refusal{"over_max_extend", Text{}.Plain("ModelArts sets a stop time at least 1h from now, which would extend ").
+				Concat(named(Text{}, nb)).Plain(" by " + duration.Format(p.by.Round(time.Minute)) + "; this channel allows at most " +
+				duration.Format(maxExtend) + " at a time, so I did nothing.")}
+		}
 	}
 	return p, nil
 }
@@ -80,85 +97,91 @@ func mostHint(most time.Duration) string {
 	return " The largest extension possible right now is " + duration.Format(most) + "."
 }
 
-// named appends "*name* `id`".
-func named(t Text, nb lease.Notebook) Text {
-	if nb.Name == "" {
-		return t.Code(nb.ID)
-	}
-	return t.Strong(nb.Name).Plain(" ").Code(nb.ID)
-}
-
-func (b *Bot) maxExtend(channel string) time.Duration {
-	if ch, ok := b.acl.Channel(channel); ok && ch.MaxExtend > 0 {
-		return ch.MaxExtend
-	}
-	if b.cfg.Defaults.MaxExtend > 0 {
-		return b.cfg.Defaults.MaxExtend
-	}
-	return 8 * time.Hour
-}
-
-func (b *Bot) extend(ctx context.Context, r Request, cmd command.Command) (Message, bool) {
+func (b *Bot) extend(ctx context.Context, r *request) result {
+	cmd := r.cmd
 	// Limits that do not depend on the notebook are checked before any API call.
-	if limit := b.maxExtend(r.Channel); cmd.By > limit {
-		b.auditRefusal(r, cmd, nil, "over_max_extend")
-		return ephemeral(Text{}.Plain("That is an extension of " + duration.Format(cmd.By) + "; this channel allows at most " + duration.Format(limit) + " at a time.")), false
+	if limit := r.member.MaxExtend; cmd.By > limit {
+		no := overMaxExtend(cmd.By, limit, 0)
+		return b.refused(r, no.code, no.text)
 	}
 	if cmd.By > lease.MaxDuration {
-		b.auditRefusal(r, cmd, nil, "over_72h")
-		return ephemeral(Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so an extension of " + duration.Format(cmd.By) + " is not possible.")), false
+		return b.refused(r, "over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so an extension of "+duration.Format(cmd.By)+" is not possible."))
+	}
+	var until time.Time
+	var note Text
+	if cmd.Until != nil {
+		var no *refusal
+		if until, note, no = b.readTime(ctx, r); no != nil {
+			return b.refused(r, no.code, no.text)
+		}
+	}
+	return b.changeNotebook(ctx, r, cmd.Notebook, config.ActionExtend, func(nb lease.Notebook, d access.Decision) result {
+		now := b.now()
+		target := until
+		if cmd.Until == nil {
+			target = maxTime(nb.StopTime(), now).Add(cmd.By)
+		}
+		p, no := planExtension(nb, target, d.MaxExtend, now)
+		if no != nil {
+			return b.refusedOn(r, nb, no.code, no.text)
+		}
+		return b.renew(ctx, r.User, p, func(newStop time.Time) Text {
+			now := b.now()
+			t := Text{}.User(r.User).Plain(" extended ")
+			t = named(t, nb).Plain(" by " + duration.Format(newStop.Sub(maxTime(p.old, now)).Round(time.Minute)) + ": it now stops ")
+			t = stopAt(t, newStop, now).Plain(".")
+			if p.raised {
+				t = t.Plain(" (ModelArts sets at least 1h from now, so I raised it to that.)")
+			}
+			return t.Concat(note)
+		})
+	})
+}
+
+// readTime reads the command's "until" time in the caller's time zone. When
+// the zone cannot be read it uses UTC and says so in note.
+func (b *Bot) readTime(ctx context.Context, r *request) (time.Time, Text, *refusal) {
+	var note Text
+	loc, err := b.tz.of(ctx, r.User)
+	if err != nil {
+		b.log.Warn("time zone lookup failed; reading the time as UTC", "user", r.User, "err", err)
+		loc = time.UTC
+		note = Text{}.Plain(" (I read " + r.cmd.Until.String() + " as UTC: your time zone could not be read just now. A duration, like 2h, avoids the question.)")
 	}
 	now := b.now()
-	var until time.Time
-	if cmd.Until != nil {
-		loc, err := b.dir.TimeZone(ctx, r.User)
-		if err != nil {
-			b.log.Warn("time zone lookup failed; using UTC", "user", r.User, "err", err)
-			loc = time.UTC
-		}
-		if until, err = cmd.Until.Resolve(now, loc); err != nil {
-			b.auditRefusal(r, cmd, nil, "bad_time")
-			return ephemeral(Text{}.Plain(err.Error())), false
-		}
-		if until.Sub(now) > lease.MaxDuration {
-			b.auditRefusal(r, cmd, nil, "over_72h")
-			return ephemeral(Text{}.Plain("ModelArts only lets a notebook run up to 72h from now; ").Time(until).Plain(" is further away than that.")), false
-		}
-	}
-	nb, why, ok := b.resolve(ctx, r, cmd.Notebook)
-	if !ok {
-		b.auditRefusal(r, cmd, nil, "resolve")
-		return ephemeral(why), false
-	}
-	if d := b.acl.Check(ctx, r.User, r.Channel, nb); !d.OK() {
-		b.auditRefusal(r, cmd, &nb, refusalCode(d))
-		return ephemeral(b.refusal(d)), false
-	}
-	now = b.now()
-	target := until
-	if cmd.Until == nil {
-		target = maxTime(nb.StopTime(), now).Add(cmd.By)
-	}
-	p, no := planExtension(nb, target, b.maxExtend(r.Channel), now)
-	if no != nil {
-		b.auditChange(auditEntry{user: r.User, channel: r.Channel, nb: nb, verb: "extend", requested: requested(cmd), old: p.old, outcome: "refused", code: no.code})
-		return ephemeral(no.text), false
-	}
-	newStop, err := b.leases.Renew(ctx, nb.ID, p.target)
-	b.forget()
+	until, err := r.cmd.Until.Resolve(now, loc)
 	if err != nil {
-		b.auditChange(auditEntry{user: r.User, channel: r.Channel, nb: nb, verb: "extend", requested: requested(cmd), old: p.old, outcome: "failed", code: errCode(err), err: err})
-		return ephemeral(b.leaseFailure(err, nb)), false
+		return time.Time{}, nil, &refusal{"bad_time", Text{}.Plain(err.Error())}
 	}
-	b.auditChange(auditEntry{user: r.User, channel: r.Channel, nb: nb, verb: "extend", requested: requested(cmd), old: p.old, new: newStop, outcome: "extended"})
-	now = b.now()
-	t := Text{}.User(r.User).Plain(" extended ")
-	t = named(t, nb).Plain(" by " + duration.Format(newStop.Sub(maxTime(p.old, now)).Round(time.Minute)) + ": it now stops ")
-	t = stopAt(t, newStop, now).Plain(".")
-	if p.raised {
-		t = t.Plain(" (ModelArts sets at least 1h from now, so I raised it to that.)")
+	if until.Sub(now) > lease.MaxDuration {
+		return time.Time{}, nil, &refusal{"over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now; ").Time(until).Plain(" is further away than that.").Concat(note)}
 	}
-	return Message{Text: t, InChannel: true}, true
+	return until, note, nil
+}
+
+// renew carries out a checked plan and says how it went: success in the
+// channel (worded by said), failures and unknown outcomes to the caller.
+func (b *Bot) renew(ctx context.Context, user string, p plan, said func(newStop time.Time) Text) result {
+	newStop, err := b.leases.Renew(ctx, p.nb.ID, p.target)
+	b.forget()
+	c := &change{nb: p.nb, old: p.old}
+	switch {
+	case lease.KindOf(err) == lease.KindUnknown:
+		c.outcome, c.code, c.err = outcomeUnknown, errCode(err), err
+		b.log.Warn("a renewal's outcome is unknown", "notebook", p.nb.ID, "err", err)
+		return result{reply: say(b.unknownOutcome(p.nb)), change: c}
+	case err != nil:
+		c.outcome, c.code, c.err = outcomeFailed, errCode(err), err
+		return result{reply: say(b.leaseFailure(err, p.nb)), change: c}
+	}
+	c.outcome, c.new = "extended", newStop
+	return result{reply: &Message{Text: said(newStop), InChannel: true}, change: c, ok: true}
+}
+
+// unknownOutcome says that a change may or may not have happened.
+func (b *Bot) unknownOutcome(nb lease.Notebook) Text {
+	return Text{}.Plain("I could not tell whether ModelArts applied that: the stop time of ").Concat(named(Text{}, nb)).
+		Plain(" may have changed. See ").Code("/notebook status " + nb.ID).Plain(" before trying again.")
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -166,16 +189,6 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func requested(cmd command.Command) string {
-	if cmd.Until != nil {
-		return "until " + cmd.Until.String()
-	}
-	if cmd.By > 0 {
-		return duration.Format(cmd.By)
-	}
-	return ""
 }
 
 // leaseFailure turns a lease client error into words a user can act on.
@@ -201,6 +214,11 @@ func (b *Bot) leaseFailure(err error, nb lease.Notebook) Text {
 	case lease.KindAuth:
 		b.log.Error("ModelArts refused the bot's credentials", "code", lease.CodeOf(err), "err", err)
 		return Text{}.Plain("The bot's credentials were refused by ModelArts, so nothing was changed; please tell an admin.")
+	case lease.KindConfig:
+		b.log.Error("ModelArts answered that the API does not exist: check modelarts.endpoint and project_id", "code", lease.CodeOf(err), "err", err)
+		return Text{}.Plain("leasebot is misconfigured: ModelArts says the API it calls does not exist, so nothing was changed. Please tell an admin.")
+	case lease.KindUnknown:
+		return who(Text{}).Plain(" may or may not have changed: I could not tell. Check with ").Code("/notebook status").Plain(".")
 	case lease.KindUnavailable:
 		b.log.Warn("ModelArts unavailable", "err", err)
 		return Text{}.Plain("ModelArts is not answering right now. Nothing is known to have changed; check with ").Code("/notebook status").Plain(" and try again in a few minutes.")

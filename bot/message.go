@@ -15,6 +15,7 @@ const (
 	Code                   // an identifier, such as a notebook ID
 	Time                   // a point in time, rendered in the reader's own time zone
 	User                   // a chat user ID, rendered as a mention
+	Group                  // a chat user-group ID, rendered as a mention of the group
 )
 
 // Span is one piece of a message's text.
@@ -27,6 +28,9 @@ type Span struct {
 // Text is a message body as spans, so that each adapter renders names, IDs,
 // users and times in its own format (Slack's date token, a terminal's local time).
 type Text []Span
+
+// Concat appends the spans of u.
+func (t Text) Concat(u Text) Text { return append(t, u...) }
 
 // Plain appends literal text.
 func (t Text) Plain(s string) Text { return append(t, Span{Kind: Plain, Text: s}) }
@@ -43,6 +47,9 @@ func (t Text) Time(at time.Time) Text { return append(t, Span{Kind: Time, Time: 
 // User appends a user mention.
 func (t Text) User(id string) Text { return append(t, Span{Kind: User, Text: id}) }
 
+// Group appends a user-group mention.
+func (t Text) Group(id string) Text { return append(t, Span{Kind: Group, Text: id}) }
+
 // String renders t as plain text with times in UTC, for logs and tests.
 func (t Text) String() string {
 	var b strings.Builder
@@ -50,7 +57,7 @@ func (t Text) String() string {
 		switch s.Kind {
 		case Time:
 			b.WriteString(s.Time.UTC().Format("2006-01-02 15:04 UTC"))
-		case User:
+		case User, Group:
 			b.WriteString("@" + s.Text)
 		default:
 			b.WriteString(s.Text)
@@ -59,19 +66,13 @@ func (t Text) String() string {
 	return b.String()
 }
 
-// Button is an action under a warning.
+// Button is an action under a message.
 type Button struct {
-	Action string // action ID: ActionExtend or ActionDismiss
-	Value  string // opaque to adapters; handed back in Click.Value
+	Action string // action ID, one of the Action… constants
+	Value  string // opaque to adapters; handed back in Event.Value
 	Label  string
-	Danger bool
+	Danger bool // a destructive choice ("Let it stop", "Stop now")
 }
-
-// Action IDs of warning buttons.
-const (
-	ActionExtend  = "leasebot_extend"
-	ActionDismiss = "leasebot_dismiss"
-)
 
 // Message is what the core asks an adapter to show.
 type Message struct {
@@ -79,3 +80,5 @@ type Message struct {
 	Buttons   []Button
 	InChannel bool // everyone in the channel sees it; otherwise only the caller
 }
+
+func ephemeral(t Text) Message { return Message{Text: t} }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,26 +30,49 @@ type warning struct {
 	Notebook string                   `json:"notebook"`
 	Name     string                   `json:"name"`
 	Stop     int64                    `json:"stop_ms"`
-	Warned   map[string]time.Duration `json:"warned"` // channel -> smallest threshold warned
+	Warned   map[string]time.Duration `json:"warned"` // target -> smallest threshold warned
 	Posts    []post                   `json:"posts"`
 	Outcome  string                   `json:"outcome,omitempty"`
 	By       string                   `json:"by,omitempty"`
 	Amount   time.Duration            `json:"amount,omitempty"`
 	NewStop  int64                    `json:"new_stop_ms,omitempty"`
-	pending  string                   // user whose click is being carried out
 }
 
+// post is one copy of a warning: meant for Target, landed at Ref.
 type post struct {
-	Channel string `json:"channel"`
-	Ref     string `json:"ref"`
+	Target string     `json:"channel"`
+	Ref    MessageRef `json:"-"`
+}
+
+// MarshalJSON keeps the state file's shape: {"channel": …, "ref": …}.
+func (p post) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Channel      string `json:"channel"`
+		Ref          string `json:"ref"`
+		Conversation string `json:"conversation,omitempty"`
+	}{p.Target, p.Ref.ID, p.Ref.Conversation})
+}
+
+// UnmarshalJSON reads a post of any version of the state file.
+func (p *post) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Channel      string `json:"channel"`
+		Ref          string `json:"ref"`
+		Conversation string `json:"conversation"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Conversation == "" {
+		v.Conversation = v.Channel
+	}
+	*p = post{Target: v.Channel, Ref: MessageRef{Conversation: v.Conversation, ID: v.Ref}}
+	return nil
 }
 
 func warningKey(id string, stop time.Time) string {
-	return id + "@" + strconv.FormatInt(stop.UnixMilli(), 10)
+	return id + "@" + fmt.Sprint(stop.UnixMilli())
 }
-
-// keep is how long a warning's state outlives its stop time.
-const keep = 7 * 24 * time.Hour
 
 func (b *Bot) warningFor(nb lease.Notebook, stop time.Time) *warning {
 	key := warningKey(nb.ID, stop)
@@ -58,7 +80,7 @@ func (b *Bot) warningFor(nb lease.Notebook, stop time.Time) *warning {
 		return v.(*warning)
 	}
 	w := &warning{Notebook: nb.ID, Name: nb.Name, Stop: stop.UnixMilli(), Warned: map[string]time.Duration{}}
-	b.warnings.Set(key, w, time.Until(stop.Add(keep)))
+	b.warnings.Set(key, w, max(time.Minute, stop.Add(maxWarningAge).Sub(b.now())))
 	return w
 }
 
@@ -73,45 +95,58 @@ func smallestCovering(thresholds []time.Duration, left time.Duration) time.Durat
 	return best
 }
 
+// pendingPost is a warning copy to post.
 type pendingPost struct {
 	w         *warning
 	nb        lease.Notebook
-	channel   string
+	target    string
 	threshold time.Duration
 }
 
+// pendingUpdate is a new text for every copy of a warning.
 type pendingUpdate struct {
 	w   *warning
 	msg Message
 }
 
 // Poll runs one watcher cycle: one paginated listing of running notebooks,
-// a warning per (notebook, stop time, threshold) crossing in each channel that
-// watches the notebook, and updates to warnings whose notebook stopped or
-// whose stop time moved without a click.
+// then a diff against what was warned, then delivery of new warnings and of
+// updates to warnings whose notebook stopped or whose stop time moved.
 func (b *Bot) Poll(ctx context.Context) error {
 	nbs, err := b.leases.List(ctx, lease.ListOptions{Status: lease.StatusRunning})
 	if err != nil {
 		return fmt.Errorf("list running notebooks: %w", err)
 	}
-	now := b.now()
+	posts, updates := b.diff(nbs, b.now())
+	// Delivery is not abandoned half-way on shutdown: a post that reached
+	// the chat but was cancelled here would be repeated after a restart.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	b.deliver(ctx, posts, updates)
+	return nil
+}
+
+// diff compares a listing with the warning state and records, as claimed,
+// the copies it decides to post.
+func (b *Bot) diff(nbs []lease.Notebook, now time.Time) ([]pendingPost, []pendingUpdate) {
 	var posts []pendingPost
 	var updates []pendingUpdate
 	chans := make([]string, 0, 8)
 
 	b.mu.Lock()
-	open := map[string][]*warning{} // notebook ID -> open warnings
+	defer b.mu.Unlock()
+	open := map[string][]*warning{} // notebook ID -> open warnings with copies
 	for _, it := range b.warnings.Items() {
 		w := it.Object.(*warning)
 		if w.Outcome == outcomeOpen && len(w.Posts) > 0 {
 			open[w.Notebook] = append(open[w.Notebook], w)
 		}
 	}
-	index := b.acl.Index()
+	index := b.access.Index()
 	for _, nb := range nbs {
 		// A warned notebook still running keeps its warnings open unless its
-		// stop time moved; one listed but not running is handled below as stopped
-		// (a server may ignore the status filter).
+		// stop time moved; one listed but not running is handled below as
+		// stopped (a server may ignore the status filter).
 		if ws, ok := open[nb.ID]; ok && nb.Running() {
 			for _, w := range ws {
 				if nb.StopTime().UnixMilli() != w.Stop && !nb.StopTime().IsZero() {
@@ -132,7 +167,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 		}
 		chans = index.Channels(chans[:0], nb)
 		for _, id := range chans {
-			ch, _ := b.acl.Channel(id)
+			ch, _ := b.access.Channel(id)
 			if !ch.Warn {
 				continue
 			}
@@ -148,7 +183,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 				continue
 			}
 			w.Warned[id] = th
-			posts = append(posts, pendingPost{w: w, nb: nb, channel: id, threshold: th})
+			posts = append(posts, pendingPost{w: w, nb: nb, target: id, threshold: th})
 		}
 	}
 	for _, ws := range open { // warned notebooks no longer running
@@ -157,51 +192,51 @@ func (b *Bot) Poll(ctx context.Context) error {
 			updates = append(updates, pendingUpdate{w, b.stoppedMessage(w)})
 		}
 	}
-	b.mu.Unlock()
+	return posts, updates
+}
 
-	// Posting is not abandoned half-way on shutdown: a post that reached Slack
-	// but was cancelled here would be repeated after a restart.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+// deliver posts new warning copies and updates ended warnings.
+func (b *Bot) deliver(ctx context.Context, posts []pendingPost, updates []pendingUpdate) {
+	now := b.now()
 	for _, p := range posts {
-		msg := b.warningMessage(p.nb, p.channel, now)
-		ref, err := b.chat.Post(ctx, p.channel, msg)
+		msg := b.warningMessage(p.nb, p.target, now)
+		ref, err := b.chat.Post(ctx, Target{Channel: p.target}, msg)
 		if errors.Is(err, ErrUndeliverable) {
 			// Kept as warned: posting again every cycle would fail the same way.
-			b.log.Error("a warning cannot be posted in this channel; is the bot a member?", "channel", p.channel, "notebook", p.nb.ID, "err", err)
+			b.log.Error("a warning cannot be posted in this channel; is the bot a member?", "channel", p.target, "notebook", p.nb.ID, "err", err)
 			continue
 		}
 		if err != nil {
-			b.log.Warn("posting a warning failed; trying again next cycle", "channel", p.channel, "notebook", p.nb.ID, "err", err)
+			b.log.Warn("posting a warning failed; trying again next cycle", "channel", p.target, "notebook", p.nb.ID, "err", err)
 			b.mu.Lock()
-			delete(p.w.Warned, p.channel)
+			delete(p.w.Warned, p.target)
 			b.mu.Unlock()
 			continue
 		}
 		b.obs.WarningPosted()
 		b.mu.Lock()
-		p.w.Posts = append(p.w.Posts, post{Channel: p.channel, Ref: ref})
+		p.w.Posts = append(p.w.Posts, post{Target: p.target, Ref: ref})
 		b.mu.Unlock()
 	}
 	for _, u := range updates {
 		b.updatePosts(ctx, u.w, u.msg)
 	}
-	return nil
 }
 
+// updatePosts replaces every copy of a warning with msg.
 func (b *Bot) updatePosts(ctx context.Context, w *warning, msg Message) {
 	b.mu.Lock()
 	posts := slices.Clone(w.Posts)
 	b.mu.Unlock()
 	for _, p := range posts {
-		if err := b.chat.Update(ctx, p.Channel, p.Ref, msg); err != nil {
-			b.log.Warn("updating a warning failed", "channel", p.Channel, "ref", p.Ref, "err", err)
+		if err := b.chat.Update(ctx, p.Ref, msg); err != nil {
+			b.log.Warn("updating a warning failed", "conversation", p.Ref.Conversation, "ref", p.Ref.ID, "err", err)
 		}
 	}
 }
 
 func (b *Bot) buttonsFor(channel string) []time.Duration {
-	if ch, ok := b.acl.Channel(channel); ok {
+	if ch, ok := b.access.Channel(channel); ok {
 		return ch.ExtendButtons
 	}
 	return nil
@@ -215,11 +250,11 @@ func (b *Bot) warningMessage(nb lease.Notebook, channel string, now time.Time) M
 	for _, d := range b.buttonsFor(channel) {
 		buttons = append(buttons, Button{
 			Action: ActionExtend,
-			Value:  fmt.Sprintf("%s|%d|%d", nb.ID, stop.UnixMilli(), int64(d/time.Second)),
+			Value:  warningButton{id: nb.ID, shown: stop, amount: d}.value(),
 			Label:  "Extend " + duration.Format(d),
 		})
 	}
-	buttons = append(buttons, Button{Action: ActionDismiss, Value: fmt.Sprintf("%s|%d", nb.ID, stop.UnixMilli()), Label: "Let it stop", Danger: true})
+	buttons = append(buttons, Button{Action: ActionDismiss, Value: warningButton{id: nb.ID, shown: stop}.value(), Label: "Let it stop", Danger: true})
 	return Message{Text: t, Buttons: buttons, InChannel: true}
 }
 
@@ -247,30 +282,6 @@ func (b *Bot) dismissedMessage(w *warning) Message {
 	t := Text{}.Plain("🛑 ").User(w.By).Plain(" chose to let ")
 	t = named(t, w.notebook()).Plain(" stop at ").Time(time.UnixMilli(w.Stop)).Plain(". No more warnings for this stop time.")
 	return Message{Text: t, InChannel: true}
-}
-
-// parseButton reads "id|stop_ms[|seconds]".
-func parseButton(value string, withAmount bool) (id string, stop time.Time, amount time.Duration, err error) {
-	parts := strings.Split(value, "|")
-	want := 2
-	if withAmount {
-		want = 3
-	}
-	if len(parts) != want || !uuidRE.MatchString(parts[0]) {
-		return "", time.Time{}, 0, errors.New("malformed button value")
-	}
-	ms, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || ms <= 0 {
-		return "", time.Time{}, 0, errors.New("malformed stop time in button value")
-	}
-	if withAmount {
-		s, err := strconv.ParseInt(parts[2], 10, 64)
-		if err != nil || s <= 0 || s > int64(lease.MaxDuration/time.Second) {
-			return "", time.Time{}, 0, errors.New("malformed amount in button value")
-		}
-		amount = time.Duration(s) * time.Second
-	}
-	return parts[0], time.UnixMilli(ms), amount, nil
 }
 
 // SaveState writes the warning state to path atomically.
@@ -321,6 +332,7 @@ func (b *Bot) LoadState(path string) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := b.now()
 	for _, w := range list {
 		if w == nil || w.Notebook == "" {
 			continue
@@ -329,7 +341,7 @@ func (b *Bot) LoadState(path string) error {
 			w.Warned = map[string]time.Duration{}
 		}
 		stop := time.UnixMilli(w.Stop)
-		if ttl := time.Until(stop.Add(keep)); ttl > 0 {
+		if ttl := stop.Add(maxWarningAge).Sub(now); ttl > 0 {
 			b.warnings.Set(warningKey(w.Notebook, stop), w, ttl)
 		}
 	}

@@ -41,22 +41,53 @@ type recChat struct {
 	updates map[string][]bot.Message // ref -> replacements
 }
 
-func (r *recChat) Post(_ context.Context, channel string, m bot.Message) (string, error) {
+func (r *recChat) Run(ctx context.Context, _ bot.Handler) error { <-ctx.Done(); return nil }
+
+func (r *recChat) Post(_ context.Context, to bot.Target, m bot.Message) (bot.MessageRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	channel := to.Channel
+	if to.User != "" {
+		channel = "D-" + to.User
+	}
 	ref := fmt.Sprintf("%d.000100", 1700000000+len(r.posts))
 	r.posts = append(r.posts, posted{channel, ref, m})
-	return ref, nil
+	return bot.MessageRef{Conversation: channel, ID: ref}, nil
 }
 
-func (r *recChat) Update(_ context.Context, channel, ref string, m bot.Message) error {
+func (r *recChat) Update(_ context.Context, ref bot.MessageRef, m bot.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.updates == nil {
 		r.updates = map[string][]bot.Message{}
 	}
-	r.updates[channel+"/"+ref] = append(r.updates[channel+"/"+ref], m)
+	r.updates[ref.Conversation+"/"+ref.ID] = append(r.updates[ref.Conversation+"/"+ref.ID], m)
 	return nil
+}
+
+func (r *recChat) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
+func (r *recChat) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
+
+// testClick is a press on a button in a channel.
+type testClick struct{ User, Channel, Ref, Action, Value string }
+
+// press sends c to the core and returns its reply to the clicker, if any.
+func press(b *bot.Bot, c testClick) *bot.Message {
+	r := b.Handle(context.Background(), bot.Event{Kind: bot.ClickEvent, User: c.User, Channel: c.Channel, Surface: bot.InChannel,
+		Action: c.Action, Value: c.Value, Message: bot.MessageRef{Conversation: c.Channel, ID: c.Ref}})
+	if r == nil {
+		return nil
+	}
+	return &r.Message
+}
+
+// command types a command in a channel and returns the reply.
+func command(b *bot.Bot, user, channel, text string) bot.Message {
+	r := b.Handle(context.Background(), bot.Event{Kind: bot.CommandEvent, User: user, Channel: channel, Surface: bot.InChannel, Text: text})
+	if r == nil {
+		return bot.Message{}
+	}
+	return r.Message
 }
 
 func (r *recChat) Posts() []posted {
@@ -69,13 +100,6 @@ func (r *recChat) Updates(p posted) []bot.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]bot.Message(nil), r.updates[p.channel+"/"+p.ref]...)
-}
-
-type directory struct{ groups map[string][]string }
-
-func (d directory) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
-func (d directory) GroupMembers(_ context.Context, g string) ([]string, error) {
-	return d.groups[g], nil
 }
 
 type world struct {
@@ -122,7 +146,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Directory: directory{}, Chat: w.chat, Now: clk.Now}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Now: clk.Now}
 	w.bot = bot.New(w.opts)
 	return w
 }
@@ -242,7 +266,7 @@ func TestClickExtendsOnceFromTheShownStopTime(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			replies[i] = w.bot.HandleClick(context.Background(), bot.Click{User: user, Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+			replies[i] = press(w.bot, testClick{User: user, Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 		}()
 	}
 	wg.Wait()
@@ -272,7 +296,7 @@ func TestClickExtendsOnceFromTheShownStopTime(t *testing.T) {
 		t.Errorf("replacement %q (%d buttons) should say who extended by how much, without buttons", got.Text, len(got.Buttons))
 	}
 	// A third, later click: told who did it, nothing changes.
-	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0CAROL", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	r := press(w.bot, testClick{User: "U0CAROL", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 	if r == nil || !strings.Contains(r.Text.String(), "already extended") {
 		t.Errorf("a later click should be told it was already extended, got %v", r)
 	}
@@ -288,7 +312,7 @@ func TestRefusedClickerChangesNothing(t *testing.T) {
 	w.poll(t)
 	p := postsIn(w.chat.Posts(), "C0ML")[0]
 	b := button(t, p, "Extend 4h")
-	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0BOB", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	r := press(w.bot, testClick{User: "U0BOB", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 	if r == nil || r.InChannel || !strings.Contains(r.Text.String(), "not on this channel") {
 		t.Errorf("refused clicker got %v", r)
 	}
@@ -303,7 +327,7 @@ func TestLetItStopSilencesLaterThresholds(t *testing.T) {
 	w.poll(t)
 	p := postsIn(w.chat.Posts(), "C0ML")[0]
 	b := button(t, p, "Let it stop")
-	if r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value}); r != nil {
+	if r := press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value}); r != nil {
 		t.Errorf("dismiss answered %q", r.Text)
 	}
 	ups := w.chat.Updates(p)
@@ -383,7 +407,7 @@ func TestStateFileStopsRepeatsAfterRestart(t *testing.T) {
 func TestMalformedClicksAreIgnored(t *testing.T) {
 	w := newWorld(t)
 	nb := w.addRunning("target", 20*time.Minute)
-	for _, c := range []bot.Click{
+	for _, c := range []testClick{
 		{Action: bot.ActionExtend, Value: ""},
 		{Action: bot.ActionExtend, Value: "garbage"},
 		{Action: bot.ActionExtend, Value: nb.ID + "|notanumber|3600"},
@@ -393,7 +417,7 @@ func TestMalformedClicksAreIgnored(t *testing.T) {
 		{Action: "something_else", Value: nb.ID},
 	} {
 		c.User, c.Channel, c.Ref = "U0ALICE", "C0ML", "1.2"
-		if r := w.bot.HandleClick(context.Background(), c); r != nil {
+		if r := press(w.bot, c); r != nil {
 			t.Errorf("%+v: answered %q", c, r.Text)
 		}
 	}
@@ -410,7 +434,7 @@ func TestStaleClickAfterStopTimeMoved(t *testing.T) {
 	b := button(t, p, "Extend 1h")
 	later := w.clk.Now().Add(6 * time.Hour)
 	w.sim.SetStop(nb.ID, later)
-	r := w.bot.HandleClick(context.Background(), bot.Click{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	r := press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 	if r == nil || !strings.Contains(r.Text.String(), "already stops") {
 		t.Errorf("stale click answered %v", r)
 	}
@@ -429,7 +453,7 @@ func TestIdleLeasesAreNeitherWarnedNorExtended(t *testing.T) {
 	if n := len(w.chat.Posts()); n != 0 {
 		t.Errorf("a stop-when-idle notebook was warned about (%d posts)", n)
 	}
-	reply := w.bot.Command(context.Background(), bot.Request{User: "U0ALICE", Channel: "C0ML", Text: "extend " + nb.ID + " 1h"})
+	reply := command(w.bot, "U0ALICE", "C0ML", "extend " + nb.ID + " 1h")
 	if !strings.Contains(reply.Text.String(), "idle") || reply.InChannel {
 		t.Errorf("extending an idle lease: %q", reply.Text)
 	}

@@ -122,9 +122,11 @@ const (
 	KindBusy             // ModelArts.6357
 	KindAuth             // HTTP 401 / 403
 	KindUnavailable      // 429, 5xx, network errors and timeouts, after retries
+	KindConfig           // the API gateway knows no such API: a wrong endpoint or project
+	KindUnknown          // a change may or may not have been applied
 )
 
-var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable"}
+var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable", "configuration error", "outcome unknown"}
 
 // String names the kind in words fit for a log line.
 func (k Kind) String() string {

@@ -88,9 +88,12 @@ var (
 	yield bool
 )
 
+// okCore answers every command "ok" and ignores everything else.
 type okCore struct{}
 
-func (okCore) Command(context.Context, bot.Request) bot.Message {
-	return bot.Message{Text: bot.Text{}.Plain("ok")}
+func (okCore) Handle(_ context.Context, e bot.Event) *bot.Reply {
+	if e.Kind != bot.CommandEvent {
+		return nil
+	}
+	return &bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain("ok")}}
 }
-func (okCore) HandleClick(context.Context, bot.Click) *bot.Message { return nil }

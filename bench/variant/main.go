@@ -75,7 +75,7 @@ func run(ctx context.Context, path string, workers, idle int) error {
 	}
 	adapter := slackchat.New(slackchat.Options{AppToken: os.Getenv("SLACK_APP_TOKEN"), BotToken: os.Getenv("SLACK_BOT_TOKEN"),
 		APIURL: os.Getenv("SLACK_API_URL"), Workers: workers, Log: log})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Directory: adapter, Chat: adapter, Log: log})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Log: log})
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

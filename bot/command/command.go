@@ -1,80 +1,75 @@
-// Package command reads the text people type after /notebook: the verbs,
-// notebook names, durations and "until" times of SPEC §4. It knows nothing
-// of Slack or HTTP: adapters pass it the command text and render what it
-// returns.
+// Package command reads the text people type after /notebook: verbs,
+// notebook names, durations and times. It is a small grammar engine: the
+// core hands it a table of verbs (Spec: the words that name a verb, how its
+// arguments read, its help text), and Parse, the help text and the "did you
+// mean" suggestions all come from that one table. It knows nothing of any
+// chat's wire format: adapters pass it plain text.
 //
 // Every error Parse returns is a *SyntaxError whose Msg says what is wrong in
 // plain words and whose Hint, when set, is one complete command the user can
 // type instead. Msg and Hint are plain text: they never contain control
 // characters and quote at most about 40 characters of the input, but they may
-// contain &, < and >, so a Slack adapter must escape them like any other text.
+// contain &, < and >, so an adapter must escape them like any other text.
 package command
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/bot/suggest"
 )
-
-// Verb is what a command does.
-type Verb string
-
-// The verbs of /notebook.
-const (
-	Help   Verb = "help"
-	Extend Verb = "extend"
-	Status Verb = "status"
-	List   Verb = "list"
-)
-
-// verbs lists every verb, in the order Usage shows them.
-var verbs = []Verb{Extend, Status, List, Help}
 
 // Limits on what Parse reads.
 const (
 	// MaxInput is the longest command text Parse reads, in bytes.
 	MaxInput = 2000
-	// MaxNameLen is the longest notebook name or ID (ModelArts rule).
+	// MaxNameLen is the longest notebook name or ID (ModelArts' rule).
 	MaxNameLen = 128
+	// Prefix is the slash command every hint and example starts with.
+	Prefix = "/notebook"
 )
 
-// Command is one parsed /notebook command.
+// Command is one parsed /notebook command. Which fields are set depends on
+// the verb's grammar; the rest stay zero.
 type Command struct {
-	Verb     Verb
-	Notebook string        // ID or exact name as typed (extend, status)
-	By       time.Duration // extend <nb> <duration>: > 0; zero otherwise
-	Until    *When         // extend <nb> until <time>; nil otherwise
-	Topic    string        // help <verb>: the verb asked about, lower case; "" for the whole usage
+	Verb     string        // the verb's name, lower case
+	Notebook string        // ID or exact name as typed
+	By       time.Duration // a duration ("extend nb 2h", "start nb 4h"); > 0 when set
+	Until    *When         // a time ("extend nb until 18:30", "keep nb until fri 18:00")
+	Off      bool          // "keep nb off"
+	Count    int           // how many ("history nb 20"); > 0 when set
+	Topic    string        // "help extend": the verb asked about; "" for the whole usage
 }
 
 // String writes the command in its canonical form, such as
 // "/notebook extend my-notebook 1h30m" or
-// "/notebook extend my-notebook until tomorrow 09:00". Parse reads it back
-// (after the leading "/notebook") to the same Command.
+// "/notebook keep my-notebook until fri 18:00". Parse reads it back (with
+// the grammar that produced it) to the same Command.
 func (c Command) String() string {
-	switch c.Verb {
-	case Extend:
-		if c.Until != nil {
-			return "/notebook extend " + c.Notebook + " until " + c.Until.String()
-		}
-		return "/notebook extend " + c.Notebook + " " + compactDuration(c.By)
-	case Status:
-		return "/notebook status " + c.Notebook
-	case List:
-		return "/notebook list"
-	case Help:
-		if c.Topic != "" {
-			return "/notebook help " + c.Topic
-		}
-		return "/notebook help"
+	var b strings.Builder
+	b.WriteString(Prefix + " " + c.Verb)
+	if c.Topic != "" {
+		b.WriteString(" " + c.Topic)
 	}
-	return "/notebook " + string(c.Verb)
+	if c.Notebook != "" {
+		b.WriteString(" " + c.Notebook)
+	}
+	switch {
+	case c.Until != nil:
+		b.WriteString(" until " + c.Until.String())
+	case c.By > 0:
+		b.WriteString(" " + compactDuration(c.By))
+	}
+	if c.Off {
+		b.WriteString(" off")
+	}
+	if c.Count > 0 {
+		fmt.Fprintf(&b, " %d", c.Count)
+	}
+	return b.String()
 }
 
 // SyntaxError is a command that could not be read.
@@ -99,45 +94,138 @@ func syntaxErr(hint, format string, args ...any) *SyntaxError {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Hint: hint}
 }
 
-// unescape undoes Slack's escaping of &, < and > in command text. One pass,
-// so "&amp;lt;" becomes "&lt;", not "<".
-var unescape = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
+// Args reads the words after a verb into a Command (whose Verb the parser
+// sets). p gives access to the rest of the grammar, for hints.
+type Args func(p *Parser, verb string, args []string) (Command, error)
+
+// Spec is one verb's grammar.
+type Spec struct {
+	Name     string   // the verb, lower case
+	Aliases  []string // other words accepted as this verb ("?", "--help")
+	Synonyms []string // words people try for it: suggested ("Did you mean …?"), never accepted
+	Topics   []string // words "help WORD" takes to mean this verb ("until", "durations")
+	Args     Args
+	Usage    string // help text: plain text with `code` spans and UPPER-CASE placeholders, one item a line
+	// Example is a correct command naming notebook, for hints ("" when the
+	// verb takes no notebook).
+	Example func(notebook string) string
+}
+
+// Parser reads commands with one table of verbs. It is safe for concurrent use.
+type Parser struct {
+	specs  []Spec
+	byWord map[string]int // name or alias -> index
+	syn    map[string]int // synonym -> index
+	topics map[string]int // help topic -> index
+	intro  string
+	footer string
+}
+
+// NewParser builds a parser for specs, in the order help shows them. intro
+// and footer frame the full usage text.
+func NewParser(intro, footer string, specs ...Spec) *Parser {
+	p := &Parser{specs: specs, byWord: map[string]int{}, syn: map[string]int{}, topics: map[string]int{}, intro: intro, footer: footer}
+	for i, s := range specs {
+		p.byWord[s.Name] = i
+		p.topics[s.Name] = i
+		for _, a := range s.Aliases {
+			p.byWord[a] = i
+		}
+		for _, w := range s.Synonyms {
+			p.syn[w] = i
+		}
+		for _, w := range s.Topics {
+			p.topics[w] = i
+		}
+	}
+	return p
+}
+
+// Verbs lists the verb names, in the order help shows them.
+func (p *Parser) Verbs() []string {
+	out := make([]string, len(p.specs))
+	for i, s := range p.specs {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// Spec returns the grammar of verb.
+func (p *Parser) Spec(verb string) (Spec, bool) {
+	i, ok := p.byWord[verb]
+	if !ok {
+		return Spec{}, false
+	}
+	return p.specs[i], true
+}
+
+// Usage is the help text: every verb with its forms and examples.
+func (p *Parser) Usage() string {
+	var b strings.Builder
+	b.WriteString(p.intro)
+	b.WriteString("\n")
+	for _, s := range p.specs {
+		b.WriteString(s.Usage)
+	}
+	if p.footer != "" {
+		b.WriteString("\n" + p.footer)
+	}
+	return b.String()
+}
+
+// TopicUsage is the help on one verb (a Command's Topic); for "" or an
+// unknown topic it is Usage().
+func (p *Parser) TopicUsage(topic string) string {
+	i, ok := p.topics[strings.ToLower(topic)]
+	if !ok || topic == "" {
+		return p.Usage()
+	}
+	s := p.specs[i]
+	if s.Example != nil && p.footer != "" {
+		return s.Usage + p.footer
+	}
+	return s.Usage
+}
 
 // Parse reads the text after /notebook. Verbs and keywords are
 // case-insensitive; notebook names keep their case. Any Unicode space
 // separates words; zero-width spaces and joiners are dropped; quotes,
 // backticks and angle brackets around a word are ignored (people paste
 // `my-notebook`). A leading "/notebook" is skipped, for consoles where people
-// type the whole command. After extend, the words until, till, til, by and
-// for are keywords, so a notebook with such a name must be given by ID.
-// Errors are *SyntaxError.
-func Parse(text string) (Command, error) {
+// type the whole command. Errors are *SyntaxError.
+func (p *Parser) Parse(text string) (Command, error) {
 	if len(text) > MaxInput {
-		return Command{}, syntaxErr("/notebook help",
+		return Command{}, syntaxErr(Prefix+" help",
 			"That command is too long: keep it under %d characters.", MaxInput)
 	}
-	words := tokenize(unescape.Replace(text))
-	if len(words) > 0 && strings.EqualFold(words[0], "/notebook") {
+	words := tokenize(text)
+	if len(words) > 0 && strings.EqualFold(words[0], Prefix) {
 		words = words[1:]
 	}
 	if len(words) == 0 {
-		return Command{Verb: Help}, nil
+		return p.parseVerb(p.specs[p.helpIndex()], nil)
 	}
-	verb, args := strings.ToLower(words[0]), words[1:]
-	switch verb {
-	case "help", "?", "-h", "--help":
-		return parseHelp(args)
-	case "list":
-		if len(args) > 0 {
-			return Command{}, extraWords(args, "/notebook list")
-		}
-		return Command{Verb: List}, nil
-	case "status":
-		return parseStatus(args)
-	case "extend":
-		return parseExtend(args)
+	if i, ok := p.byWord[strings.ToLower(words[0])]; ok {
+		return p.parseVerb(p.specs[i], words[1:])
 	}
-	return Command{}, unknownVerb(words[0], args)
+	return Command{}, p.unknownVerb(words[0], words[1:])
+}
+
+func (p *Parser) parseVerb(s Spec, args []string) (Command, error) {
+	c, err := s.Args(p, s.Name, args)
+	if err != nil {
+		return Command{}, err
+	}
+	c.Verb = s.Name
+	return c, nil
+}
+
+// helpIndex is the verb a bare command means: the one named help, else the first.
+func (p *Parser) helpIndex() int {
+	if i, ok := p.byWord["help"]; ok {
+		return i
+	}
+	return 0
 }
 
 // tokenize splits s at any Unicode space, after dropping zero-width
@@ -161,236 +249,82 @@ func tokenize(s string) []string {
 	return words
 }
 
-func parseHelp(args []string) (Command, error) {
-	if len(args) == 0 {
-		return Command{Verb: Help}, nil
+// list writes the verbs as "a, b, c or d".
+func (p *Parser) list(conj string) string {
+	names := p.Verbs()
+	if len(names) == 1 {
+		return names[0]
 	}
-	topic := strings.ToLower(args[0])
-	switch topic {
-	case "until", "time", "times", "duration", "durations":
-		topic = string(Extend)
-	}
-	if !isVerb(topic) {
-		if v, ok := suggestVerb(args[0]); ok {
-			return Command{}, syntaxErr("/notebook help "+string(v),
-				"There is no help on %s. Did you mean %s?", show(args[0]), v)
-		}
-		return Command{}, syntaxErr("/notebook help",
-			"There is no help on %s. Ask about extend, status, list, or just type help.", show(args[0]))
-	}
-	c := Command{Verb: Help, Topic: topic}
-	if len(args) > 1 {
-		return Command{}, extraWords(args[1:], c.String())
-	}
-	return c, nil
+	return strings.Join(names[:len(names)-1], ", ") + " " + conj + " " + names[len(names)-1]
 }
 
-func parseStatus(args []string) (Command, error) {
-	if len(args) == 0 {
-		return Command{}, syntaxErr("/notebook status my-notebook",
-			"Which notebook? Put its name or ID after status.")
+func (p *Parser) unknownVerb(word string, args []string) error {
+	i, near := p.suggestVerb(word)
+	// "/notebook my-notebook 2h": the verb is missing.
+	if _, hasExtend := p.byWord["extend"]; !near && hasExtend && ValidName(word) && len(args) > 0 && (isExtendKeyword(args[0]) || isDuration(args[0])) {
+		return syntaxErr(p.exampleFor("extend", append([]string{word}, args...)),
+			"Start with a command: %s.", p.list("or"))
 	}
-	if err := checkName(args[0], "/notebook status my-notebook"); err != nil {
-		return Command{}, err
+	if near {
+		v := p.specs[i].Name
+		return syntaxErr(p.exampleFor(v, args), "There is no command %s. Did you mean %s?", show(word), v)
 	}
-	c := Command{Verb: Status, Notebook: args[0]}
-	if len(args) > 1 {
-		return Command{}, extraWords(args[1:], c.String())
-	}
-	return c, nil
+	return syntaxErr(Prefix+" help",
+		"There is no command %s. The commands are %s.", show(word), p.list("and"))
 }
 
-func parseExtend(args []string) (Command, error) {
-	const example = "/notebook extend my-notebook 2h"
-	if len(args) == 0 || isExtendKeyword(args[0]) {
-		hint := example
-		if len(args) > 0 && isUntil(args[0]) {
-			hint = "/notebook extend my-notebook until 18:30"
-		}
-		return Command{}, syntaxErr(hint, "Which notebook? Put its name or ID after extend.")
-	}
-	nb, rest := args[0], args[1:]
-	// "extend 2h my-notebook": the duration came first.
-	if _, err := duration.Parse(nb); err == nil {
-		if len(rest) == 0 {
-			return Command{}, syntaxErr(example,
-				"Which notebook? Put its name or ID after extend, then the duration.")
-		}
-		if validName(rest[0]) && !isExtendKeyword(rest[0]) && !isDuration(rest[0]) {
-			return Command{}, syntaxErr("/notebook extend "+rest[0]+" "+strings.ToLower(nb),
-				"Put the notebook first, then the duration.")
+// exampleFor is a correct command for verb: the user's own words after the
+// verb when they make one, otherwise an example using the notebook they typed
+// (when it is a valid name).
+func (p *Parser) exampleFor(verb string, args []string) string {
+	if len(args) > 0 && len(args) <= 8 {
+		if c, err := p.Parse(verb + " " + strings.Join(args, " ")); err == nil {
+			return c.String()
 		}
 	}
-	if err := checkName(nb, example); err != nil {
-		return Command{}, err
+	s, ok := p.Spec(verb)
+	if !ok {
+		return Prefix + " help"
 	}
-	c := Command{Verb: Extend, Notebook: nb}
-	if len(rest) == 0 {
-		return Command{}, syntaxErr("/notebook extend "+nb+" 2h",
-			"How long? Add a duration (2h) or a time (until 18:30) after %s.", show(nb))
+	if s.Example == nil {
+		return Prefix + " " + verb
 	}
-	var n int
-	switch kw := strings.ToLower(rest[0]); {
-	case isUntil(kw):
-		if len(rest) == 1 {
-			return Command{}, syntaxErr("/notebook extend "+nb+" until 18:30",
-				"Until when? Add a time after %q, like 18:30 or tomorrow 09:00.", kw)
-		}
-		if d, err := duration.Parse(rest[1]); err == nil {
-			return Command{}, syntaxErr("/notebook extend "+nb+" "+compactDuration(d),
-				"%s is a duration, not a time: leave out %q to extend by %s.", show(rest[1]), kw, compactDuration(d))
-		}
-		w, used, err := parseWhen(rest[1:], nb)
-		if err != nil {
-			return Command{}, err
-		}
-		c.Until, n = &w, 1+used
-	case kw == "by" || kw == "for":
-		if len(rest) == 1 {
-			return Command{}, syntaxErr("/notebook extend "+nb+" "+kw+" 2h",
-				"By how much? Add a duration after %q, like 2h or 90m.", kw)
-		}
-		d, used, err := parseDuration(rest[1:], nb)
-		if err != nil {
-			return Command{}, err
-		}
-		c.By, n = d, 1+used
-	default:
-		d, used, err := parseDuration(rest, nb)
-		if err != nil {
-			// "extend nb 18:30": a time without "until".
-			if w, _, werr := parseWhen(rest, nb); werr == nil {
-				return Command{}, syntaxErr("/notebook extend "+nb+" until "+w.String(),
-					"To extend until a time, say \"until\" before it.")
-			}
-			return Command{}, err
-		}
-		c.By, n = d, used
+	nb := "my-notebook"
+	if len(args) > 0 && ValidName(args[0]) && !isExtendKeyword(args[0]) {
+		nb = args[0]
 	}
-	if n < len(rest) {
-		return Command{}, extraWords(rest[n:], c.String())
-	}
-	return c, nil
+	return s.Example(nb)
 }
 
-func isUntil(w string) bool {
-	switch strings.ToLower(w) {
-	case "until", "till", "til":
-		return true
+// suggestVerb finds the verb closest to a mistyped word.
+func (p *Parser) suggestVerb(word string) (int, bool) {
+	w := strings.ToLower(word)
+	if i, ok := p.syn[w]; ok {
+		return i, true
 	}
-	return false
+	if utf8.RuneCountInString(w) > 20 {
+		return 0, false
+	}
+	best, bestD := -1, 3
+	for i, s := range p.specs {
+		d := suggest.Distance(w, s.Name)
+		if len(w) >= 3 && strings.HasPrefix(s.Name, w) {
+			d = 1
+		}
+		if d < bestD {
+			best, bestD = i, d
+		}
+	}
+	// A one- or two-letter word is a wild guess unless it is a prefix.
+	if best < 0 || utf8.RuneCountInString(w) <= 2 && !strings.HasPrefix(p.specs[best].Name, w) {
+		return 0, false
+	}
+	return best, true
 }
 
-func isExtendKeyword(w string) bool {
-	switch strings.ToLower(w) {
-	case "by", "for":
-		return true
-	}
-	return isUntil(w)
-}
-
-func isDuration(w string) bool {
-	_, err := duration.Parse(w)
-	return err == nil
-}
-
-// maxDurationWords bounds how many words one duration may span
-// ("1 day 2 hours 30 minutes").
-const maxDurationWords = 6
-
-// parseDuration reads the longest run of words (at most maxDurationWords)
-// that forms a duration, so "2h", "2 h", "2 hours" and "1h 30m" all work.
-// It returns the duration and the number of words used.
-func parseDuration(words []string, nb string) (time.Duration, int, error) {
-	hint := "/notebook extend " + nb + " 2h"
-	first := words[0]
-	if strings.HasPrefix(first, "-") || strings.HasPrefix(first, "−") {
-		return 0, 0, syntaxErr(hint,
-			"%s is negative: leasebot only moves stop times later.", show(first))
-	}
-	var joined strings.Builder
-	best, bestN := time.Duration(0), 0
-	for i := 0; i < len(words) && i < maxDurationWords; i++ {
-		w := strings.ToLower(words[i])
-		if i == 0 {
-			w = strings.TrimPrefix(w, "+")
-		}
-		joined.WriteString(w)
-		if d, err := duration.Parse(unitWords(joined.String())); err == nil {
-			best, bestN = d, i+1
-		}
-	}
-	if bestN > 0 {
-		return best, bestN, nil
-	}
-	_, err := duration.Parse(unitWords(strings.TrimPrefix(strings.ToLower(first), "+")))
-	if errors.Is(err, duration.ErrBareNumber) {
-		if isSmallInt(first) && atoi(first) > 0 {
-			hint = "/notebook extend " + nb + " " + first + "h"
-		}
-		return 0, 0, syntaxErr(hint, "%s needs a unit: add one, like 2h or 2m.", show(first))
-	}
-	if t := strings.ToLower(first); strings.Count(t, "h") == 1 && !strings.HasSuffix(t, "h") {
-		// "2h30": the minutes lack their unit.
-		if h, m, _ := strings.Cut(t, "h"); allDigits(h) && allDigits(m) && len(m) <= 2 && isDuration(h+"h"+m+"m") {
-			return 0, 0, syntaxErr("/notebook extend "+nb+" "+h+"h"+m+"m",
-				"%s is not a duration: the minutes need a unit too, like %sh%sm.", show(first), h, m)
-		}
-	}
-	reason := "use a number and a unit, like 2h, 90m or 1h30m"
-	var de *duration.Error
-	if errors.As(err, &de) && de.Reason != "" && len(de.Reason) <= 80 {
-		reason = clean(de.Reason)
-	}
-	return 0, 0, syntaxErr(hint, "%s is not a duration: %s.", show(first), reason)
-}
-
-// unitWords shortens unit words in a lower-case duration: "2hours" → "2h",
-// "90minutes" → "90m". Other letters stay as they are.
-func unitWords(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] < 'a' || s[i] > 'z' {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] >= 'a' && s[j] <= 'z' {
-			j++
-		}
-		word := s[i:j]
-		switch word {
-		case "day", "days":
-			word = "d"
-		case "hour", "hours", "hr", "hrs":
-			word = "h"
-		case "min", "mins", "minute", "minutes":
-			word = "m"
-		case "sec", "secs", "second", "seconds":
-			word = "s"
-		}
-		b.WriteString(word)
-		i = j
-	}
-	return b.String()
-}
-
-func isSmallInt(s string) bool {
-	if len(s) == 0 || len(s) > 3 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// validName reports whether s can be a ModelArts notebook name or ID:
+// ValidName reports whether s can be a ModelArts notebook name or ID:
 // ASCII letters, digits, '-' and '_', at most MaxNameLen of them.
-func validName(s string) bool {
+func ValidName(s string) bool {
 	if s == "" || len(s) > MaxNameLen {
 		return false
 	}
@@ -404,7 +338,7 @@ func validName(s string) bool {
 }
 
 func checkName(s, hint string) error {
-	if validName(s) {
+	if ValidName(s) {
 		return nil
 	}
 	if n := utf8.RuneCountInString(s); n > MaxNameLen {
@@ -422,95 +356,13 @@ func extraWords(extra []string, hint string) error {
 	return syntaxErr(hint, "I don't understand the extra %s at the end: %s.", word, show(strings.Join(extra, " ")))
 }
 
-func isVerb(s string) bool {
-	for _, v := range verbs {
-		if string(v) == s {
-			return true
-		}
-	}
-	return false
-}
-
-func unknownVerb(word string, args []string) error {
-	v, near := suggestVerb(word)
-	// "/notebook my-notebook 2h": the verb is missing.
-	if !near && validName(word) && len(args) > 0 && (isExtendKeyword(args[0]) || isDuration(args[0])) {
-		return syntaxErr(exampleFor(Extend, append([]string{word}, args...)),
-			"Start with a command: extend, status, list or help.")
-	}
-	if near {
-		return syntaxErr(exampleFor(v, args), "There is no command %s. Did you mean %s?", show(word), v)
-	}
-	return syntaxErr("/notebook help",
-		"There is no command %s. The commands are extend, status, list and help.", show(word))
-}
-
-// exampleFor is a correct command for v: the user's own words after the
-// verb when they make one, otherwise an example using the notebook they typed
-// (when it is a valid name).
-func exampleFor(v Verb, args []string) string {
-	if len(args) > 0 && len(args) <= 8 {
-		if c, err := Parse(string(v) + " " + strings.Join(args, " ")); err == nil {
-			return c.String()
-		}
-	}
-	nb := "my-notebook"
-	if len(args) > 0 && validName(args[0]) && !isExtendKeyword(args[0]) {
-		nb = args[0]
-	}
-	switch v {
-	case Extend:
-		return "/notebook extend " + nb + " 2h"
-	case Status:
-		return "/notebook status " + nb
-	case List:
-		return "/notebook list"
-	}
-	return "/notebook help"
-}
-
-// synonyms are words people try for a verb; they are suggested, not accepted.
-var synonyms = map[string]Verb{
-	"renew": Extend, "prolong": Extend, "lengthen": Extend, "add": Extend, "bump": Extend,
-	"snooze": Extend, "keep": Extend, "postpone": Extend, "delay": Extend, "more": Extend,
-	"ls": List, "all": List, "notebooks": List,
-	"show": Status, "info": Status, "get": Status, "state": Status, "check": Status, "stat": Status,
-	"usage": Help, "h": Help, "man": Help,
-}
-
-// suggestVerb finds the verb closest to a mistyped word.
-func suggestVerb(word string) (Verb, bool) {
-	w := strings.ToLower(word)
-	if v, ok := synonyms[w]; ok {
-		return v, true
-	}
-	if utf8.RuneCountInString(w) > 20 {
-		return "", false
-	}
-	best, bestD := Verb(""), 3
-	for _, v := range verbs {
-		d := suggest.Distance(w, string(v))
-		if len(w) >= 3 && strings.HasPrefix(string(v), w) {
-			d = 1
-		}
-		if d < bestD {
-			best, bestD = v, d
-		}
-	}
-	// A one- or two-letter word is a wild guess unless it is a prefix.
-	if best == "" || utf8.RuneCountInString(w) <= 2 && !strings.HasPrefix(string(best), w) {
-		return "", false
-	}
-	return best, true
-}
-
 // maxShown is how many characters of the input a message quotes.
 const maxShown = 40
 
 // show quotes a piece of input for a message: at most maxShown characters,
 // with control, format and invalid characters replaced by '?'.
 func show(s string) string {
-	return `"` + clip(clean(s), maxShown) + `"`
+	return `"` + Clip(clean(s), maxShown) + `"`
 }
 
 // clean replaces everything that is not a printable character with '?'.
@@ -527,7 +379,9 @@ func clean(s string) string {
 	return b.String()
 }
 
-func clip(s string, n int) string {
+// Clip shortens s to at most n characters, never inside a UTF-8 sequence,
+// marking a cut with "…": for quoting what people typed in messages and logs.
+func Clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
@@ -564,4 +418,14 @@ func compactDuration(d time.Duration) string {
 		fmt.Fprintf(&b, "%ds", s)
 	}
 	return b.String()
+}
+
+// Suggest returns the verb closest to a mistyped word, and whether there is
+// one close enough to suggest.
+func (p *Parser) Suggest(word string) (string, bool) {
+	i, ok := p.suggestVerb(word)
+	if !ok {
+		return "", false
+	}
+	return p.specs[i].Name, true
 }

@@ -16,21 +16,23 @@ type DayKind int
 
 // The days a When can name.
 const (
-	AnyDay   DayKind = iota // a bare clock time ("18:30"): the next time the clock shows it
-	Today                   // "today 18:00"
-	Tomorrow                // "tomorrow 09:00"
-	OnDate                  // "2026-12-01 09:00": Year, Month and Date are set
+	AnyDay    DayKind = iota // a bare clock time ("18:30"): the next time the clock shows it
+	Today                    // "today 18:00"
+	Tomorrow                 // "tomorrow 09:00"
+	OnDate                   // "2026-12-01 09:00": Year, Month and Date are set
+	OnWeekday                // "fri 18:00": Weekday is set; the next such day, today included while the time is ahead
 )
 
 // When is an absolute time as typed: a wall-clock time on a day that is
 // resolved later, in the caller's time zone, by Resolve.
 type When struct {
-	Day    DayKind
-	Year   int        // OnDate only
-	Month  time.Month // OnDate only
-	Date   int        // day of the month, OnDate only
-	Hour   int        // 0–23
-	Minute int        // 0–59
+	Day     DayKind
+	Year    int          // OnDate only
+	Month   time.Month   // OnDate only
+	Date    int          // day of the month, OnDate only
+	Weekday time.Weekday // OnWeekday only
+	Hour    int          // 0–23
+	Minute  int          // 0–59
 }
 
 // String writes w normalised: "18:30", "today 18:00", "tomorrow 09:00",
@@ -44,8 +46,26 @@ func (w When) String() string {
 		return "tomorrow " + clock
 	case OnDate:
 		return fmt.Sprintf("%04d-%02d-%02d %s", w.Year, int(w.Month), w.Date, clock)
+	case OnWeekday:
+		return strings.ToLower(w.Weekday.String()[:3]) + " " + clock
 	}
 	return clock
+}
+
+// weekdays maps the names people type to days.
+var weekdays = map[string]time.Weekday{
+	"mon": time.Monday, "monday": time.Monday,
+	"tue": time.Tuesday, "tues": time.Tuesday, "tuesday": time.Tuesday,
+	"wed": time.Wednesday, "weds": time.Wednesday, "wednesday": time.Wednesday,
+	"thu": time.Thursday, "thur": time.Thursday, "thurs": time.Thursday, "thursday": time.Thursday,
+	"fri": time.Friday, "friday": time.Friday,
+	"sat": time.Saturday, "saturday": time.Saturday,
+	"sun": time.Sunday, "sunday": time.Sunday,
+}
+
+func isWeekday(w string) bool {
+	_, ok := weekdays[w]
+	return ok
 }
 
 // Resolve turns w into an instant, reading the wall-clock time in loc (nil
@@ -72,7 +92,7 @@ func (w When) Resolve(now time.Time, loc *time.Location) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	if err := w.validate(); err != nil {
+	if err := w.Validate(); err != nil {
 		return time.Time{}, err
 	}
 	n := now.In(loc)
@@ -85,6 +105,13 @@ func (w When) Resolve(now time.Time, loc *time.Location) (time.Time, error) {
 		return wallInstants(y, m, d+1, w.Hour, w.Minute, loc)[0], nil
 	case Tomorrow:
 		return wallInstants(y, m, d+1, w.Hour, w.Minute, loc)[0], nil
+	case OnWeekday:
+		// The next such day whose wall time is still ahead: today counts.
+		ahead := (int(w.Weekday) - int(n.Weekday()) + 7) % 7
+		if t, ok := firstAfter(wallInstants(y, m, d+ahead, w.Hour, w.Minute, loc), now); ok {
+			return t, nil
+		}
+		return wallInstants(y, m, d+ahead+7, w.Hour, w.Minute, loc)[0], nil
 	case Today:
 	case OnDate:
 		y, m, d = w.Year, w.Month, w.Date
@@ -98,7 +125,8 @@ func (w When) Resolve(now time.Time, loc *time.Location) (time.Time, error) {
 	}
 }
 
-func (w When) validate() error {
+// Validate reports an impossible When (hour 24, 30 February) as a *SyntaxError.
+func (w When) Validate() error {
 	bad := func(what string) error {
 		return &SyntaxError{Msg: fmt.Sprintf("That is not a valid time: %s.", what)}
 	}
@@ -107,6 +135,10 @@ func (w When) validate() error {
 	}
 	switch w.Day {
 	case AnyDay, Today, Tomorrow:
+	case OnWeekday:
+		if w.Weekday < time.Sunday || w.Weekday > time.Saturday {
+			return bad("there is no such day of the week")
+		}
 	case OnDate:
 		if !validDate(w.Year, w.Month, w.Date) {
 			return bad("the date does not exist")
@@ -200,8 +232,8 @@ func insertSorted(ts []time.Time, t time.Time) []time.Time {
 // the number of words used. Forms: 18:30, 9:00, 6:30pm, 9am, 9 am, noon,
 // midnight, optionally preceded by "today", "tomorrow" or a YYYY-MM-DD date
 // (and "at"), or followed by "today" or "tomorrow"; and 2026-12-01T09:00.
-func parseWhen(words []string, nb string) (When, int, error) {
-	hint := "/notebook extend " + nb + " until 18:30"
+func parseWhen(words []string, pre string) (When, int, error) {
+	hint := pre + " 18:30"
 	var w When
 	i := 0
 	if len(words) > 1 && strings.EqualFold(words[0], "at") {
@@ -213,17 +245,19 @@ func parseWhen(words []string, nb string) (When, int, error) {
 		w.Day, i = Today, i+1
 	case first == "tomorrow" || first == "tmrw":
 		w.Day, i = Tomorrow, i+1
+	case isWeekday(first):
+		w.Day, w.Weekday, i = OnWeekday, weekdays[first], i+1
 	case looksLikeISODate(first):
 		datePart, clockPart, hasT := strings.Cut(first, "t")
 		y, m, d, ok := parseDate(datePart)
 		if !ok {
-			return When{}, 0, syntaxErr("/notebook extend "+nb+" until 2026-12-01 09:00",
+			return When{}, 0, syntaxErr(pre+" 2026-12-01 09:00",
 				"%s is not a date: write it as YYYY-MM-DD, like 2026-12-01.", show(words[i]))
 		}
 		w.Day, w.Year, w.Month, w.Date, i = OnDate, y, m, d, i+1
 		if hasT {
 			if clockPart == "" {
-				return When{}, 0, syntaxErr("/notebook extend "+nb+" until "+datePart+"T09:00",
+				return When{}, 0, syntaxErr(pre+" "+datePart+"T09:00",
 					"Add a time of day after the T, like %sT09:00.", datePart)
 			}
 			h, mi, used, err := parseClock(clockPart, words[i:], hint)
@@ -232,10 +266,10 @@ func parseWhen(words []string, nb string) (When, int, error) {
 			}
 			w.Hour, w.Minute = h, mi
 			i += used
-			return w, i, checkNoZone(words[i:], w, nb)
+			return w, i, checkNoZone(words[i:], w, pre)
 		}
 	case looksLikeOtherDate(first):
-		return When{}, 0, syntaxErr("/notebook extend "+nb+" until 2026-12-01 09:00",
+		return When{}, 0, syntaxErr(pre+" 2026-12-01 09:00",
 			"Write dates as YYYY-MM-DD, like 2026-12-01: %s could mean two different days.", show(words[i]))
 	}
 	if w.Day != AnyDay {
@@ -244,7 +278,7 @@ func parseWhen(words []string, nb string) (When, int, error) {
 		}
 		if i >= len(words) {
 			day := strings.SplitN(w.String(), " ", 2)[0]
-			return When{}, 0, syntaxErr("/notebook extend "+nb+" until "+day+" 09:00",
+			return When{}, 0, syntaxErr(pre+" "+day+" 09:00",
 				"Add a time of day after %q, like %s 09:00.", day, day)
 		}
 	}
@@ -262,12 +296,12 @@ func parseWhen(words []string, nb string) (When, int, error) {
 			w.Day, i = Tomorrow, i+1
 		}
 	}
-	return w, i, checkNoZone(words[i:], w, nb)
+	return w, i, checkNoZone(words[i:], w, pre)
 }
 
-func checkNoZone(rest []string, w When, nb string) error {
+func checkNoZone(rest []string, w When, pre string) error {
 	if len(rest) > 0 && isZone(rest[0]) {
-		return syntaxErr("/notebook extend "+nb+" until "+w.String(),
+		return syntaxErr(pre+" "+w.String(),
 			"Leave out %s: times are read in your own Slack time zone.", show(rest[0]))
 	}
 	return nil

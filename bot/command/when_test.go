@@ -89,7 +89,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			loc := mustLoad(t, tt.zone)
-			c, err := Parse("extend nb until " + tt.when)
+			c, err := testParser.Parse("extend nb until " + tt.when)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,3 +206,7 @@ func TestResolveEveryMinute(t *testing.T) {
 		}
 	}
 }
+
+// testParser reads extend commands, to test the time grammar on its own.
+var testParser = NewParser("", "", Spec{Name: "extend", Args: ExtendArgs,
+	Example: func(nb string) string { return Prefix + " extend " + nb + " 2h" }})

@@ -1,14 +1,14 @@
-// Package console is a chat adapter for the terminal, the sibling of
-// slackchat: it drives the same command core, but the "channel" is the
-// terminal. A person types `/notebook …` lines as a demo user in a demo
-// channel, presses warning buttons by number (`press 2`) and switches the
-// acting user (`as bob`) to see the access list refuse.
+// Package console is the chat adapter for the terminal, the sibling of
+// slackchat: it implements the same bot.Adapter contract and drives the same
+// core, but the "channel" is the terminal. A person types `/notebook …`
+// lines as a demo user in a demo channel, presses buttons by number
+// (`press 2`) and switches the acting user (`as bob`) to see the access list
+// refuse.
 //
-// The Console is also the core's bot.Chat (warnings the watcher posts are
-// printed, and a replaced warning is printed again, marked as updated) and its
-// bot.Directory (every user is in the local time zone; user groups come from
-// a map). All output goes through one lock, so the watcher's warnings and the
-// replies to typed lines never interleave.
+// Messages the core posts are printed, and a replaced message is printed
+// again, marked as updated; every user is in the local time zone; user
+// groups come from a map. All output goes through one lock, so the
+// watcher's warnings and the replies to typed lines never interleave.
 package console
 
 import (
@@ -24,14 +24,7 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/bot"
-	"github.com/leasebot/leasebot/bot/command"
 )
-
-// Core is what the console drives: the command core.
-type Core interface {
-	Command(ctx context.Context, r bot.Request) bot.Message
-	HandleClick(ctx context.Context, c bot.Click) *bot.Message
-}
 
 // User is a demo user.
 type User struct {
@@ -135,25 +128,36 @@ func (c *Console) Acting() User {
 	return c.users[c.acting]
 }
 
-// --- bot.Chat -------------------------------------------------------------
+var _ bot.Adapter = (*Console)(nil)
 
-// Post shows a channel message (a warning) and numbers its buttons.
-func (c *Console) Post(_ context.Context, channel string, m bot.Message) (string, error) {
+// --- showing messages -----------------------------------------------------
+
+// Post shows a message the core posts (a warning) and numbers its buttons.
+func (c *Console) Post(_ context.Context, to bot.Target, m bot.Message) (bot.MessageRef, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nextRef++
 	ref := "m" + strconv.Itoa(c.nextRef)
 	c.refs[ref] = true
-	nums := c.number(channel, ref, m.Buttons)
-	c.emitLocked(c.block(fmt.Sprintf("leasebot in %s (message %s)", c.channelLabel(channel), ref), m, nums))
-	return ref, nil
+	conv := to.Channel
+	if to.User != "" {
+		conv = directPrefix + to.User
+	}
+	nums := c.number(conv, ref, m.Buttons)
+	c.emitLocked(c.block(fmt.Sprintf("leasebot %s (message %s)", c.placeLabel(conv), ref), m, nums))
+	return bot.MessageRef{Conversation: conv, ID: ref}, nil
 }
 
 // Update shows the message that replaces message ref, marked as updated. The
 // buttons of the replaced message can no longer be pressed.
-func (c *Console) Update(_ context.Context, channel, ref string, m bot.Message) error {
+func (c *Console) Update(_ context.Context, ref bot.MessageRef, m bot.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.replaceLocked(ref, m)
+}
+
+func (c *Console) replaceLocked(r bot.MessageRef, m bot.Message) error {
+	ref := r.ID
 	if !c.refs[ref] {
 		return fmt.Errorf("console: no message %q to update", ref)
 	}
@@ -162,9 +166,21 @@ func (c *Console) Update(_ context.Context, channel, ref string, m bot.Message) 
 		c.retired[n] = ref
 	}
 	delete(c.onRef, ref)
-	nums := c.number(channel, ref, m.Buttons)
-	c.emitLocked(c.block(fmt.Sprintf("leasebot in %s (message %s, updated)", c.channelLabel(channel), ref), m, nums))
+	nums := c.number(r.Conversation, ref, m.Buttons)
+	c.emitLocked(c.block(fmt.Sprintf("leasebot %s (message %s, updated)", c.placeLabel(r.Conversation), ref), m, nums))
 	return nil
+}
+
+// directPrefix marks the console's conversation with one person, the
+// stand-in for a direct message from the app.
+const directPrefix = "@"
+
+// placeLabel says where a message is: "in #demo", or "to alice (direct message)".
+func (c *Console) placeLabel(conv string) string {
+	if user, ok := strings.CutPrefix(conv, directPrefix); ok {
+		return "to " + c.nameOf(user) + " (direct message)"
+	}
+	return "in " + c.channelLabel(conv)
 }
 
 // number gives buttons the next free numbers; c.mu is held.
@@ -186,7 +202,7 @@ func (c *Console) channelLabel(channel string) string {
 	return channel
 }
 
-// --- bot.Directory --------------------------------------------------------
+// --- directory ------------------------------------------------------------
 
 // TimeZone is the console's time zone, for every user.
 func (c *Console) TimeZone(context.Context, string) (*time.Location, error) { return c.loc, nil }
@@ -258,10 +274,15 @@ func (s syncWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// reply shows the core's answer to the acting user.
-func (c *Console) reply(m bot.Message) {
+// reply shows the core's answer to the acting user; a reply that replaces
+// the message a button was on (a confirmation) is shown as its update.
+func (c *Console) reply(r bot.Reply, from bot.MessageRef) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	m := r.Message
+	if r.Replace && from.ID != "" && c.replaceLocked(from, m) == nil {
+		return
+	}
 	header := "leasebot (only you see this)"
 	if m.InChannel {
 		header = fmt.Sprintf("leasebot in %s (visible to the channel)", c.channelLabel(c.channel))
@@ -290,7 +311,7 @@ type readResult struct {
 // The read itself runs on its own goroutine so that the end of ctx (Ctrl-C)
 // stops Run even while it waits for a line; that goroutine may stay blocked in
 // the read until the process exits.
-func (c *Console) Run(ctx context.Context, core Core) error {
+func (c *Console) Run(ctx context.Context, h bot.Handler) error {
 	want := make(chan struct{})
 	got := make(chan readResult)
 	done := make(chan struct{})
@@ -337,7 +358,7 @@ func (c *Console) Run(ctx context.Context, core Core) error {
 		c.prompting = false
 		c.mu.Unlock()
 		if line := strings.TrimSpace(r.line); line != "" {
-			if quit := c.handle(ctx, core, line); quit {
+			if quit := c.handle(ctx, h, line); quit {
 				return nil
 			}
 		}
@@ -373,7 +394,7 @@ func (c *Console) endPrompt() {
 }
 
 // handle carries out one input line and reports whether it was quit.
-func (c *Console) handle(ctx context.Context, core Core, line string) (quit bool) {
+func (c *Console) handle(ctx context.Context, h bot.Handler, line string) (quit bool) {
 	line = strings.TrimSpace(stripControl(line))
 	if line == "" {
 		return false
@@ -389,9 +410,11 @@ func (c *Console) handle(ctx context.Context, core Core, line string) (quit bool
 	switch word {
 	case "/notebook", "notebook":
 		user := c.Acting()
-		c.reply(core.Command(ctx, bot.Request{User: user.ID, Channel: c.channel, Text: rest}))
+		if r := h.Handle(ctx, bot.Event{Kind: bot.CommandEvent, User: user.ID, Channel: c.channel, Surface: bot.InChannel, Text: rest}); r != nil {
+			c.reply(*r, bot.MessageRef{})
+		}
 	case "press", "click":
-		c.press(ctx, core, fields[1:])
+		c.press(ctx, h, fields[1:])
 	case "as":
 		c.switchUser(fields[1:])
 	case "users", "who":
@@ -404,7 +427,7 @@ func (c *Console) handle(ctx context.Context, core Core, line string) (quit bool
 		switch {
 		case strings.HasPrefix(word, "/"):
 			c.emitf("Only /notebook is a command here. Type help for what this console understands.\n\n")
-		case word == string(command.Extend) || word == string(command.Status) || word == string(command.List):
+		case slices.Contains(bot.Verbs(), word):
 			c.emitf("Did you mean: /notebook %s\n(Type help for what this console understands.)\n\n", line)
 		default:
 			c.emitf("I don't understand %q. Type help for what this console understands, or /notebook help.\n\n", line)
@@ -414,7 +437,7 @@ func (c *Console) handle(ctx context.Context, core Core, line string) (quit bool
 }
 
 // press presses button N.
-func (c *Console) press(ctx context.Context, core Core, args []string) {
+func (c *Console) press(ctx context.Context, h bot.Handler, args []string) {
 	if len(args) != 1 {
 		c.emitf("Say which button: press N, with N the number in [brackets] under a warning.\n\n")
 		return
@@ -453,9 +476,13 @@ func (c *Console) press(ctx context.Context, core Core, args []string) {
 		return
 	}
 	user := c.Acting()
-	reply := core.HandleClick(ctx, bot.Click{User: user.ID, Channel: p.channel, Ref: p.ref, Action: p.button.Action, Value: p.button.Value})
-	if reply != nil {
-		c.reply(*reply)
+	e := bot.Event{Kind: bot.ClickEvent, User: user.ID, Channel: p.channel, Surface: bot.InChannel,
+		Action: p.button.Action, Value: p.button.Value, Message: bot.MessageRef{Conversation: p.channel, ID: p.ref}}
+	if _, direct := strings.CutPrefix(p.channel, directPrefix); direct {
+		e.Surface = bot.InDirect
+	}
+	if reply := h.Handle(ctx, e); reply != nil {
+		c.reply(*reply, e.Message)
 		return
 	}
 	c.mu.Lock()
@@ -522,6 +549,6 @@ func (c *Console) help() {
 	b.WriteString("  help          this help\n")
 	b.WriteString("  quit, exit    leave (end of input does too)\n")
 	b.WriteString("\n/notebook help:\n")
-	b.WriteString(indent(c.render(bot.Text{}.Plain(strings.TrimRight(command.Usage(), "\n")))) + "\n\n")
+	b.WriteString(indent(c.render(bot.Text{}.Plain(strings.TrimRight(bot.Usage(), "\n")))) + "\n\n")
 	c.emit(b.String())
 }

@@ -58,30 +58,37 @@ func newTest(in string, o Options) (*Console, *lockedBuffer) {
 type fakeCore struct {
 	chat     *Console
 	mu       sync.Mutex
-	requests []bot.Request
-	clicks   []bot.Click
-	reply    *bot.Message // HandleClick's answer; nil: update the message
+	requests []request
+	clicks   []clicked
+	reply    *bot.Message // the answer to a click; nil: update the message
 }
 
-func (f *fakeCore) Command(_ context.Context, r bot.Request) bot.Message {
-	f.mu.Lock()
-	f.requests = append(f.requests, r)
-	f.mu.Unlock()
-	if r.Text == "extend nb 1h" {
-		return bot.Message{Text: bot.Text{}.User(r.User).Plain(" extended ").Strong("nb"), InChannel: true}
-	}
-	return bot.Message{Text: bot.Text{}.Plain("ran " + r.Text)}
-}
+// request and clicked are what the console handed the core, in short.
+type (
+	request struct{ User, Channel, Text string }
+	clicked struct{ User, Channel, Ref, Action, Value string }
+)
 
-func (f *fakeCore) HandleClick(ctx context.Context, c bot.Click) *bot.Message {
-	f.mu.Lock()
-	f.clicks = append(f.clicks, c)
-	reply := f.reply
-	f.mu.Unlock()
-	if reply != nil {
-		return reply
+func (f *fakeCore) Handle(ctx context.Context, e bot.Event) *bot.Reply {
+	switch e.Kind {
+	case bot.CommandEvent:
+		f.mu.Lock()
+		f.requests = append(f.requests, request{e.User, e.Channel, e.Text})
+		f.mu.Unlock()
+		if e.Text == "extend nb 1h" {
+			return &bot.Reply{Message: bot.Message{Text: bot.Text{}.User(e.User).Plain(" extended ").Strong("nb"), InChannel: true}}
+		}
+		return &bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain("ran " + e.Text)}}
+	case bot.ClickEvent:
+		f.mu.Lock()
+		f.clicks = append(f.clicks, clicked{e.User, e.Channel, e.Message.ID, e.Action, e.Value})
+		reply := f.reply
+		f.mu.Unlock()
+		if reply != nil {
+			return &bot.Reply{Message: *reply}
+		}
+		_ = f.chat.Update(ctx, e.Message, bot.Message{Text: bot.Text{}.User(e.User).Plain(" pressed " + e.Value), InChannel: true})
 	}
-	_ = f.chat.Update(ctx, c.Channel, c.Ref, bot.Message{Text: bot.Text{}.User(c.User).Plain(" pressed " + c.Value), InChannel: true})
 	return nil
 }
 
@@ -128,11 +135,11 @@ func TestRender(t *testing.T) {
 func TestPostNumbersButtonsAcrossWarnings(t *testing.T) {
 	c, out := newTest("", Options{})
 	ctx := context.Background()
-	ref1, err := c.Post(ctx, "C0DEMO", warning("one"))
+	ref1, err := c.Post(ctx, bot.Target{Channel: "C0DEMO"}, warning("one"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref2, _ := c.Post(ctx, "C0DEMO", warning("two"))
+	ref2, _ := c.Post(ctx, bot.Target{Channel: "C0DEMO"}, warning("two"))
 	if ref1 == ref2 {
 		t.Fatalf("refs not unique: %q", ref1)
 	}
@@ -145,17 +152,17 @@ func TestPostNumbersButtonsAcrossWarnings(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	if err := c.Update(ctx, "C0DEMO", ref1, bot.Message{Text: bot.Text{}.Plain("done")}); err != nil {
+	if err := c.Update(ctx, ref1, bot.Message{Text: bot.Text{}.Plain("done")}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "leasebot in #demo (message m1, updated):\n  done\n\n") {
 		t.Errorf("update not shown as such:\n%s", out.String())
 	}
-	if err := c.Update(ctx, "C0DEMO", "m99", bot.Message{}); err == nil {
+	if err := c.Update(ctx, bot.MessageRef{Conversation: "C0DEMO", ID: "m99"}, bot.Message{}); err == nil {
 		t.Error("updating an unknown message: no error")
 	}
 	// A new warning's buttons never reuse the numbers of replaced ones.
-	_, _ = c.Post(ctx, "C0DEMO", warning("three"))
+	_, _ = c.Post(ctx, bot.Target{Channel: "C0DEMO"}, warning("three"))
 	if !strings.Contains(out.String(), "[7] Extend 1h  [8] Extend 4h  [9] Let it stop") {
 		t.Errorf("numbers reused:\n%s", out.String())
 	}
@@ -164,7 +171,7 @@ func TestPostNumbersButtonsAcrossWarnings(t *testing.T) {
 func TestPress(t *testing.T) {
 	c, out := newTest("press 2\npress 2\npress 42\npress x\npress\n", Options{})
 	core := &fakeCore{chat: c}
-	if _, err := c.Post(context.Background(), "C0DEMO", warning("nb")); err != nil {
+	if _, err := c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning("nb")); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Run(context.Background(), core); err != nil {
@@ -173,7 +180,7 @@ func TestPress(t *testing.T) {
 	if len(core.clicks) != 1 {
 		t.Fatalf("clicks = %+v, want exactly one", core.clicks)
 	}
-	want := bot.Click{User: "U0ALICE", Channel: "C0DEMO", Ref: "m1", Action: bot.ActionExtend, Value: "nb|4h"}
+	want := clicked{User: "U0ALICE", Channel: "C0DEMO", Ref: "m1", Action: bot.ActionExtend, Value: "nb|4h"}
 	if core.clicks[0] != want {
 		t.Errorf("click = %+v, want %+v", core.clicks[0], want)
 	}
@@ -193,7 +200,7 @@ func TestPress(t *testing.T) {
 
 func TestPressUnknownListsButtonsShown(t *testing.T) {
 	c, out := newTest("press 7\n", Options{})
-	_, _ = c.Post(context.Background(), "C0DEMO", warning("nb"))
+	_, _ = c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning("nb"))
 	if err := c.Run(context.Background(), &fakeCore{chat: c}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +213,7 @@ func TestClickReplyIsForTheClicker(t *testing.T) {
 	c, out := newTest("as bob\npress 1\n", Options{})
 	reply := bot.Message{Text: bot.Text{}.Plain("Sorry, you are not on the list.")}
 	core := &fakeCore{chat: c, reply: &reply}
-	_, _ = c.Post(context.Background(), "C0DEMO", warning("nb"))
+	_, _ = c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning("nb"))
 	if err := c.Run(context.Background(), core); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +232,7 @@ func TestCommandsUsersAndVisibility(t *testing.T) {
 	if err := c.Run(context.Background(), core); err != nil {
 		t.Fatal(err)
 	}
-	want := []bot.Request{
+	want := []request{
 		{User: "U0ALICE", Channel: "C0DEMO", Text: "list"},
 		{User: "U0ALICE", Channel: "C0DEMO", Text: "status nb"},
 		{User: "U0BOB", Channel: "C0DEMO", Text: "extend nb 1h"},
@@ -284,8 +291,7 @@ func TestDirectory(t *testing.T) {
 	if m, err := c.GroupMembers(context.Background(), "S0NONE"); err != nil || len(m) != 0 {
 		t.Errorf("GroupMembers of an unknown group = %v, %v", m, err)
 	}
-	var _ bot.Chat = c
-	var _ bot.Directory = c
+	var _ bot.Adapter = c
 }
 
 // stepReader hands the console one line per Read, and tells the test when
@@ -316,7 +322,7 @@ func TestInteractivePromptAndAsyncOutput(t *testing.T) {
 	<-in.reads
 	in.lines <- "as bob\n"
 	<-in.reads                                                   // the prompt "bob> " waits for input
-	_, _ = c.Post(context.Background(), "C0DEMO", warning("nb")) // the watcher posts meanwhile
+	_, _ = c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning("nb")) // the watcher posts meanwhile
 	close(in.lines)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -376,7 +382,7 @@ func TestOutputIsSerialised(t *testing.T) {
 					fmt.Fprintf(logw, "log line %d\n", j)
 					continue
 				}
-				_, _ = c.Post(context.Background(), "C0DEMO", warning(fmt.Sprintf("nb%d-%d", i, j)))
+				_, _ = c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning(fmt.Sprintf("nb%d-%d", i, j)))
 			}
 		})
 	}

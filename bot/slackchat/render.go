@@ -32,6 +32,8 @@ func Mrkdwn(t bot.Text) string {
 			b.WriteString(DateToken(s.Time.Unix(), s.Time.UTC().Format("2006-01-02 15:04 UTC")))
 		case bot.User:
 			b.WriteString("<@" + s.Text + ">")
+		case bot.Group:
+			b.WriteString("<!subteam^" + s.Text + ">")
 		default:
 			b.WriteString(escape(s.Text))
 		}
@@ -46,13 +48,23 @@ const sectionLimit = 3000
 // 3000 characters, split at line ends, and an actions block for buttons.
 func msgOptions(m bot.Message) []slack.MsgOption {
 	text := Mrkdwn(m.Text)
+	blocks := messageBlocks(text, m.Buttons, "leasebot_actions")
+	fallback := text
+	if len(fallback) > 3000 {
+		fallback = split(fallback, sectionLimit)[0] // at a line end or character boundary
+	}
+	return []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
+}
+
+// messageBlocks renders mrkdwn text and buttons as Block Kit blocks.
+func messageBlocks(text string, buttons []bot.Button, actionsID string) []slack.Block {
 	var blocks []slack.Block
 	for _, chunk := range split(text, sectionLimit) {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, chunk, false, false), nil, nil))
 	}
-	if len(m.Buttons) > 0 {
+	if len(buttons) > 0 {
 		var elems []slack.BlockElement
-		for i, bt := range m.Buttons {
+		for i, bt := range buttons {
 			btn := slack.NewButtonBlockElement(fmt.Sprintf("%s.%d", bt.Action, i), bt.Value,
 				slack.NewTextBlockObject(slack.PlainTextType, bt.Label, false, false))
 			if bt.Danger {
@@ -62,13 +74,42 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 			}
 			elems = append(elems, btn)
 		}
-		blocks = append(blocks, slack.NewActionBlock("leasebot_actions", elems...))
+		blocks = append(blocks, slack.NewActionBlock(actionsID, elems...))
 	}
-	fallback := text
-	if len(fallback) > 3000 {
-		fallback = split(fallback, sectionLimit)[0] // at a line end or character boundary
+	return blocks
+}
+
+// maxHomeBlocks is Slack's limit on the blocks of one view.
+const maxHomeBlocks = 100
+
+// homeView renders a Home as an App Home view within Slack's limits: items
+// that do not fit are left out, and a last line says how many.
+func homeView(h bot.Home) slack.HomeTabViewRequest {
+	var blocks []slack.Block
+	if len(h.Title) > 0 {
+		title := h.Title.String()
+		if len([]rune(title)) > 150 {
+			title = string([]rune(title)[:149]) + "…"
+		}
+		blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)))
 	}
-	return []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
+	if len(h.Intro) > 0 {
+		blocks = append(blocks, messageBlocks(Mrkdwn(h.Intro), nil, "")...)
+	}
+	if len(h.Items) == 0 && len(h.Empty) > 0 {
+		blocks = append(blocks, messageBlocks(Mrkdwn(h.Empty), nil, "")...)
+	}
+	const reserve = 2 // the divider and the "more" line
+	for i, it := range h.Items {
+		item := append([]slack.Block{slack.NewDividerBlock()}, messageBlocks(Mrkdwn(it.Text), it.Buttons, fmt.Sprintf("home_actions_%d", i))...)
+		if len(blocks)+len(item) > maxHomeBlocks-reserve {
+			more := fmt.Sprintf("…and %d more not shown here. `/notebook list` in a channel lists them all.", len(h.Items)-i)
+			blocks = append(blocks, slack.NewDividerBlock(), slack.NewContextBlock("home_more", slack.NewTextBlockObject(slack.MarkdownType, more, false, false)))
+			break
+		}
+		blocks = append(blocks, item...)
+	}
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
 // split cuts s into pieces of at most n bytes, at line ends where it can.

@@ -1,18 +1,21 @@
-// Package slackchat connects the command core to Slack over Socket Mode.
+// Package slackchat is the Slack adapter: it connects the core to Slack
+// over Socket Mode and implements bot.Adapter with Slack's Web API.
 //
-// Every envelope is acknowledged the moment it arrives, before any network
-// call; the work then runs in a bounded pool of workers, each protected from
-// panics. Redelivered envelopes are recognised and not acted on twice.
+// Everything Slack-specific lives here: the envelopes and their
+// acknowledgement, Slack's escaping of command text, what makes a channel a
+// direct message, delivery IDs for redelivered envelopes, Block Kit and the
+// date token. Every envelope is acknowledged the moment it arrives, before
+// any network call; the work then runs in a bounded pool of workers, each
+// job with a deadline and protected from panics.
 package slackchat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"runtime"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,12 +27,6 @@ import (
 
 	"github.com/leasebot/leasebot/bot"
 )
-
-// Core is what the adapter drives: the command core.
-type Core interface {
-	Command(ctx context.Context, r bot.Request) bot.Message
-	HandleClick(ctx context.Context, c bot.Click) *bot.Message
-}
 
 // Observer is told about the connection and the queue, for metrics.
 type Observer interface {
@@ -45,10 +42,17 @@ type Options struct {
 	APIURL   string // Web API base, default https://slack.com/api/
 	Workers  int    // concurrent handlers, default 64
 	Queue    int    // waiting jobs before new ones are turned away, default 1024
-	// Drain bounds how long shutdown waits for work in flight, default 10s.
-	Drain    time.Duration
-	Log      *slog.Logger
-	Observer Observer
+	// JobTimeout bounds one command or click, default 60s: longer than the
+	// ModelArts retry budget plus a wait for the notebook's lock.
+	JobTimeout time.Duration
+	// Drain bounds how long shutdown waits for work in flight, default 25s:
+	// longer than the ModelArts retry budget (15s), so that a change in
+	// flight gets its honest answer.
+	Drain time.Duration
+	// HTTPTimeout bounds one Web API call, default 10s.
+	HTTPTimeout time.Duration
+	Log         *slog.Logger
+	Observer    Observer
 	// PingInterval is how long the client waits for Slack's pings before it
 	// reconnects, default slack-go's 30s.
 	PingInterval time.Duration
@@ -77,8 +81,8 @@ var fatalReasons = map[string]bool{
 	"account_inactive": true, "link_disabled": true,
 }
 
-// Adapter is the Slack side of leasebot. It also implements bot.Chat and
-// bot.Directory with the Web API.
+// Adapter is the Slack side of leasebot; it implements bot.Adapter and
+// bot.HomePublisher.
 type Adapter struct {
 	api   *slack.Client
 	sm    *socketmode.Client
@@ -88,10 +92,16 @@ type Adapter struct {
 	seen  *gocache.Cache
 	jobs  chan func(context.Context)
 	fatal chan error
+	busy  sync.WaitGroup // "busy" replies in flight
 
 	connected   atomic.Bool
 	connections atomic.Int64
 }
+
+var _ interface {
+	bot.Adapter
+	bot.HomePublisher
+} = (*Adapter)(nil)
 
 // New builds an adapter; Run connects it.
 func New(o Options) *Adapter {
@@ -101,8 +111,14 @@ func New(o Options) *Adapter {
 	if o.Queue <= 0 {
 		o.Queue = 1024
 	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 60 * time.Second
+	}
 	if o.Drain <= 0 {
-		o.Drain = 10 * time.Second
+		o.Drain = 25 * time.Second
+	}
+	if o.HTTPTimeout <= 0 {
+		o.HTTPTimeout = 10 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -115,7 +131,18 @@ func New(o Options) *Adapter {
 		jobs:  make(chan func(context.Context), o.Queue),
 		fatal: make(chan error, 1),
 	}
-	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken), slack.OptionRetry(3), slack.OptionLog(slogLogger{o.Log})}
+	// slack-go's default client has no timeout: a Web API call that never
+	// answers would hold a worker for good.
+	hc := &http.Client{Timeout: o.HTTPTimeout, Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: o.HTTPTimeout,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   o.Workers,
+		ForceAttemptHTTP2:     true,
+	}}
+	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken), slack.OptionHTTPClient(hc), slack.OptionRetry(3), slack.OptionLog(slogLogger{o.Log})}
 	if o.APIURL != "" {
 		u := o.APIURL
 		if !strings.HasSuffix(u, "/") {
@@ -132,13 +159,13 @@ func New(o Options) *Adapter {
 	return a
 }
 
-// Connected reports whether the Socket Mode connection is up.
-func (a *Adapter) Connected() bool { return a.connected.Load() }
-
-// Run connects to Slack and serves core until ctx ends (then it finishes the
-// work in flight, within Options.Drain, and returns nil) or Slack refuses the
-// bot for good (a *FatalError).
-func (a *Adapter) Run(ctx context.Context, core Core) error {
+// Run checks the bot token, connects to Slack and serves h until ctx ends
+// (then it finishes the work in flight, within Options.Drain, and returns
+// nil) or Slack refuses the bot for good (a *FatalError).
+func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
+	if err := a.checkToken(ctx); err != nil {
+		return err
+	}
 	smCtx, stopSM := context.WithCancel(context.Background())
 	defer stopSM()
 	workCtx, stopWork := context.WithCancel(context.Background())
@@ -181,7 +208,7 @@ loop:
 				result = errors.New("slack socket mode: event stream closed")
 				break loop
 			}
-			a.dispatch(evt, core)
+			a.dispatch(evt, h)
 		}
 	}
 	stopSM()
@@ -200,7 +227,7 @@ loop:
 	}
 	close(a.jobs)
 	done := make(chan struct{})
-	go func() { workers.Wait(); close(done) }()
+	go func() { workers.Wait(); a.busy.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(a.opt.Drain):
@@ -208,6 +235,35 @@ loop:
 		stopWork()
 	}
 	return result
+}
+
+// checkToken asks Slack whether the bot token works, so that a revoked
+// token stops the bot at start instead of failing every reply.
+func (a *Adapter) checkToken(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.opt.HTTPTimeout)
+	defer cancel()
+	_, err := a.api.AuthTestContext(ctx)
+	var se slack.SlackErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && fatalReasons[se.Err]:
+		return &FatalError{Reason: se.Err}
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return nil
+	}
+	// Slack unreachable right now: Socket Mode retries on its own.
+	a.log.Warn("auth.test failed; connecting anyway", "err", err)
+	return nil
+}
+
+// AuthTest checks the bot token (used by `leasebot check`).
+func (a *Adapter) AuthTest(ctx context.Context) (team, user string, err error) {
+	r, err := a.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("auth.test: %w", err)
+	}
+	return r.Team, r.User, nil
 }
 
 func classify(err error) error {
@@ -238,7 +294,10 @@ func (a *Adapter) checkFatal(err error) {
 	}
 }
 
+// safely runs one job with its own deadline, recovering a panic.
 func (a *Adapter) safely(ctx context.Context, job func(context.Context)) {
+	ctx, cancel := context.WithTimeout(ctx, a.opt.JobTimeout)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.Error("handler panicked", "panic", fmt.Sprint(p))
@@ -247,210 +306,21 @@ func (a *Adapter) safely(ctx context.Context, job func(context.Context)) {
 	job(ctx)
 }
 
-// firstTime records key and reports whether it was new.
-func (a *Adapter) firstTime(key string) bool {
-	return a.seen.Add(key, struct{}{}, gocache.DefaultExpiration) == nil
-}
-
-func (a *Adapter) ack(req *socketmode.Request, payload any) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := a.sm.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
-		a.log.Warn("ack failed", "envelope", req.EnvelopeID, "err", err)
-	}
-}
-
-// enqueue hands job to the pool, or runs busy when the queue is full.
-func (a *Adapter) enqueue(job func(context.Context), busy func()) {
+// enqueue hands job to the pool, or, when the queue is full, answers busy
+// (bounded in time, and waited for at shutdown).
+func (a *Adapter) enqueue(job func(context.Context), busy func(context.Context)) {
 	select {
 	case a.jobs <- job:
 		a.obs.QueueDepth(len(a.jobs))
 	default:
-		go busy()
+		a.busy.Add(1)
+		go func() {
+			defer a.busy.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), a.opt.HTTPTimeout)
+			defer cancel()
+			busy(ctx)
+		}()
 	}
-}
-
-func (a *Adapter) dispatch(evt socketmode.Event, core Core) {
-	switch evt.Type {
-	case socketmode.EventTypeConnecting:
-		a.connected.Store(false)
-		a.obs.Disconnected()
-	case socketmode.EventTypeConnected:
-		n := a.connections.Add(1)
-		a.connected.Store(true)
-		a.obs.Connected(int(n))
-		a.log.Info("connected to Slack", "connection", n)
-	case socketmode.EventTypeConnectionError:
-		a.connected.Store(false)
-		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-			a.log.Warn("Slack connection failed; retrying", "attempt", ce.Attempt, "backoff", ce.Backoff, "err", ce.ErrorObj)
-		}
-	case socketmode.EventTypeInvalidAuth:
-		a.fail("invalid_auth")
-	case socketmode.EventTypeSlashCommand:
-		cmd, ok := evt.Data.(slack.SlashCommand)
-		if !ok || evt.Request == nil {
-			return
-		}
-		a.ack(evt.Request, nil)
-		// Ack only queues the frame: let slack-go's writer send it before a
-		// worker takes the CPU.
-		runtime.Gosched()
-		if !a.firstTime("env:"+evt.Request.EnvelopeID) || (cmd.TriggerID != "" && !a.firstTime("trigger:"+cmd.TriggerID)) {
-			a.log.Info("ignored a redelivered slash command", "envelope", evt.Request.EnvelopeID)
-			return
-		}
-		a.enqueue(func(ctx context.Context) { a.runCommand(ctx, core, cmd) }, func() {
-			a.respond(context.Background(), cmd.ResponseURL, cmd.ChannelID, cmd.UserID,
-				bot.Message{Text: bot.Text{}.Plain("leasebot is very busy right now and did nothing; please try again in a minute.")})
-		})
-	case socketmode.EventTypeInteractive:
-		if evt.Request == nil {
-			return
-		}
-		a.ack(evt.Request, nil)
-		runtime.Gosched()
-		cb, ok := evt.Data.(slack.InteractionCallback)
-		if !ok || cb.Type != slack.InteractionTypeBlockActions || !a.firstTime("env:"+evt.Request.EnvelopeID) {
-			return
-		}
-		for _, act := range cb.ActionCallback.BlockActions {
-			if act == nil || !a.firstTime("act:"+cb.User.ID+":"+act.ActionID+":"+act.ActionTs) {
-				continue
-			}
-			c := bot.Click{User: cb.User.ID, Channel: cb.Container.ChannelID, Ref: cb.Container.MessageTs,
-				Action: actionOf(act.ActionID), Value: act.Value}
-			if c.Channel == "" {
-				c.Channel = cb.Channel.ID
-			}
-			if c.Ref == "" {
-				c.Ref = cb.Message.Timestamp
-			}
-			url := cb.ResponseURL
-			a.enqueue(func(ctx context.Context) {
-				if reply := core.HandleClick(ctx, c); reply != nil {
-					a.respond(ctx, url, c.Channel, c.User, *reply)
-				}
-			}, func() {
-				a.respond(context.Background(), url, c.Channel, c.User, bot.Message{Text: bot.Text{}.Plain("leasebot is very busy right now and did nothing; please press the button again in a minute.")})
-			})
-		}
-	case socketmode.EventTypeEventsAPI, socketmode.EventTypeHello:
-		if evt.Request != nil && evt.Type == socketmode.EventTypeEventsAPI {
-			a.ack(evt.Request, nil)
-		}
-	case socketmode.EventTypeErrorBadMessage:
-		// A payload slack-go cannot decode is never routed; ack it anyway so
-		// Slack does not redeliver it.
-		if bm, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
-			var env struct {
-				EnvelopeID string `json:"envelope_id"`
-			}
-			if json.Unmarshal(bm.Message, &env) == nil && env.EnvelopeID != "" {
-				a.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID}, nil)
-			}
-			a.log.Warn("ignored a malformed envelope", "err", bm.Cause)
-		}
-	}
-}
-
-func (a *Adapter) runCommand(ctx context.Context, core Core, cmd slack.SlashCommand) {
-	reply := core.Command(ctx, bot.Request{User: cmd.UserID, Channel: cmd.ChannelID, Text: cmd.Text})
-	a.respond(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, reply)
-}
-
-// respond answers a command or click through its response_url, falling back
-// to chat.postMessage / chat.postEphemeral.
-func (a *Adapter) respond(ctx context.Context, responseURL, channel, user string, m bot.Message) {
-	kind := slack.ResponseTypeEphemeral
-	if m.InChannel {
-		kind = slack.ResponseTypeInChannel
-	}
-	var err error
-	if responseURL != "" {
-		opts := append(msgOptions(m), slack.MsgOptionResponseURL(responseURL, kind))
-		if _, _, err = a.api.PostMessageContext(ctx, channel, opts...); err == nil {
-			return
-		}
-		a.log.Warn("response_url failed; falling back to the Web API", "err", withoutURL(err))
-	}
-	if m.InChannel {
-		_, _, err = a.api.PostMessageContext(ctx, channel, msgOptions(m)...)
-	} else {
-		_, err = a.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...)
-	}
-	if err != nil {
-		a.checkFatal(err)
-		a.log.Warn("could not deliver a reply", "channel", channel, "user", user, "err", err)
-	}
-}
-
-// Post posts a channel message and returns its ts.
-func (a *Adapter) Post(ctx context.Context, channel string, m bot.Message) (string, error) {
-	_, ts, err := a.api.PostMessageContext(ctx, channel, msgOptions(m)...)
-	if err != nil {
-		a.checkFatal(err)
-		return "", fmt.Errorf("chat.postMessage to %s: %w", channel, undeliverable(err))
-	}
-	return ts, nil
-}
-
-// permanentPostErrors are chat.postMessage answers that retrying cannot fix.
-var permanentPostErrors = map[string]bool{
-	"not_in_channel": true, "channel_not_found": true, "is_archived": true,
-	"restricted_action": true, "msg_too_long": true, "invalid_blocks": true,
-}
-
-// undeliverable marks err with bot.ErrUndeliverable when Slack refused for good.
-func undeliverable(err error) error {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) && permanentPostErrors[se.Err] {
-		return fmt.Errorf("%w: %w", bot.ErrUndeliverable, err)
-	}
-	return err
-}
-
-// Update replaces the message (channel, ts) in place.
-func (a *Adapter) Update(ctx context.Context, channel, ts string, m bot.Message) error {
-	if _, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
-		a.checkFatal(err)
-		return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
-	}
-	return nil
-}
-
-// TimeZone is the user's time zone from users.info.
-func (a *Adapter) TimeZone(ctx context.Context, user string) (*time.Location, error) {
-	u, err := a.api.GetUserInfoContext(ctx, user)
-	if err != nil {
-		a.checkFatal(err)
-		return nil, fmt.Errorf("users.info %s: %w", user, err)
-	}
-	if u.TZ != "" {
-		if loc, err := time.LoadLocation(u.TZ); err == nil {
-			return loc, nil
-		}
-	}
-	return time.FixedZone(u.TZLabel, u.TZOffset), nil
-}
-
-// GroupMembers lists a user group's members with usergroups.users.list.
-func (a *Adapter) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	users, err := a.api.GetUserGroupMembersContext(ctx, group)
-	if err != nil {
-		a.checkFatal(err)
-		return nil, fmt.Errorf("usergroups.users.list %s: %w", group, err)
-	}
-	return users, nil
-}
-
-// AuthTest checks the bot token (used by `leasebot check`).
-func (a *Adapter) AuthTest(ctx context.Context) (team, user string, err error) {
-	r, err := a.api.AuthTestContext(ctx)
-	if err != nil {
-		return "", "", fmt.Errorf("auth.test: %w", err)
-	}
-	return r.Team, r.User, nil
 }
 
 type nopObserver struct{}
@@ -465,14 +335,4 @@ type slogLogger struct{ l *slog.Logger }
 func (s slogLogger) Output(_ int, msg string) error {
 	s.l.Debug(strings.TrimSpace(msg), "component", "slack-go")
 	return nil
-}
-
-// withoutURL drops the URL from a transport error: a response_url is a
-// capability and does not belong in a log.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s response_url: %w", ue.Op, ue.Err)
-	}
-	return err
 }

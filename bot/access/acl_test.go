@@ -1,4 +1,4 @@
-package acl
+package access
 
 import (
 	"context"
@@ -36,6 +36,11 @@ func (f *fakeMembers) callCount() int {
 }
 
 var errSlackDown = errors.New("slack: ratelimited")
+
+// where is how the Slack adapter places a conversation: D… is a direct message.
+func where(channel string) Where {
+	return Where{Channel: channel, Direct: strings.HasPrefix(channel, "D")}
+}
 
 func testConfig() *config.Config {
 	return &config.Config{
@@ -108,8 +113,8 @@ func TestMember(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := testMembers()
-			a := New(testConfig(), m)
-			d := a.Member(context.Background(), tt.user, tt.channel)
+			a := New(testConfig(), m, 0)
+			d := a.Member(context.Background(), tt.user, where(tt.channel))
 			if d.Reason != tt.want {
 				t.Fatalf("Member(%s, %s).Reason = %v, want %v (err %v)", tt.user, tt.channel, d.Reason, tt.want, d.Err)
 			}
@@ -164,8 +169,8 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := New(testConfig(), testMembers())
-			d := a.Check(context.Background(), tt.user, tt.channel, tt.nb)
+			a := New(testConfig(), testMembers(), 0)
+			d := a.Check(context.Background(), tt.user, where(tt.channel), "", tt.nb)
 			if d.Reason != tt.want || d.Admin != tt.admin {
 				t.Fatalf("Check = {%v admin=%v err=%v}, want {%v admin=%v}", d.Reason, d.Admin, d.Err, tt.want, tt.admin)
 			}
@@ -224,12 +229,12 @@ func TestCovers(t *testing.T) {
 			cfg := &config.Config{Channels: map[string]*config.Channel{
 				"C1": {ID: "C1", Users: []string{"U1"}, Notebooks: tt.selectors},
 			}}
-			a := New(cfg, testMembers())
+			a := New(cfg, testMembers(), 0)
 			if got := a.Covers("C1", tt.nb); got != tt.want {
 				t.Errorf("Covers(%q, %+v) = %v, want %v", tt.selectors, tt.nb, got, tt.want)
 			}
 			// Check agrees with Covers for a plain member.
-			d := a.Check(context.Background(), "U1", "C1", tt.nb)
+			d := a.Check(context.Background(), "U1", where("C1"), "", tt.nb)
 			if d.OK() != tt.want {
 				t.Errorf("Check = %v, want OK=%v", d.Reason, tt.want)
 			}
@@ -243,18 +248,17 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-func TestChannelAndIsDirect(t *testing.T) {
-	a := New(testConfig(), testMembers())
+func TestChannel(t *testing.T) {
+	a := New(testConfig(), testMembers(), 0)
 	tests := []struct {
-		id     string
-		ok     bool
-		direct bool
+		id string
+		ok bool
 	}{
-		{"C0ML", true, false},
-		{"G0PRIV", true, false},
-		{"C0NOPE", false, false},
-		{"D0DM", false, true},
-		{"", false, false},
+		{"C0ML", true},
+		{"G0PRIV", true},
+		{"C0NOPE", false},
+		{"D0DM", false},
+		{"", false},
 	}
 	for _, tt := range tests {
 		ch, ok := a.Channel(tt.id)
@@ -267,9 +271,6 @@ func TestChannelAndIsDirect(t *testing.T) {
 		if !ok && ch != nil {
 			t.Errorf("Channel(%q) = %+v, want nil", tt.id, ch)
 		}
-		if got := IsDirect(tt.id); got != tt.direct {
-			t.Errorf("IsDirect(%q) = %v, want %v", tt.id, got, tt.direct)
-		}
 	}
 }
 
@@ -279,12 +280,12 @@ func TestMemberWithoutGroupsNeedsNoDirectory(t *testing.T) {
 	cfg := &config.Config{Channels: map[string]*config.Channel{
 		"C1": {ID: "C1", Users: []string{"U1"}, Notebooks: []string{"*"}},
 	}}
-	a := New(cfg, nil)
+	a := New(cfg, nil, 0)
 	for _, tt := range []struct {
 		user string
 		want Reason
 	}{{"U1", Allowed}, {"U2", NotMember}} {
-		if d := a.Member(context.Background(), tt.user, "C1"); d.Reason != tt.want {
+		if d := a.Member(context.Background(), tt.user, where("C1")); d.Reason != tt.want {
 			t.Errorf("Member(%s) = %v, want %v", tt.user, d.Reason, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package acl
+package access
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 )
 
 // bruteForce lists, sorted, every configured channel whose selectors cover nb.
-func bruteForce(a *ACL, channels []string, nb lease.Notebook) []string {
+func bruteForce(a *Policy, channels []string, nb lease.Notebook) []string {
 	var out []string
 	for _, ch := range channels {
 		if a.Covers(ch, nb) {
@@ -94,7 +94,7 @@ func TestIndexMatchesCovers(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := range 400 {
 		cfg, ids := randomConfig(r)
-		a := New(cfg, nil)
+		a := New(cfg, nil, 0)
 		ix := a.Index()
 		for range 50 {
 			nb := randomNotebook(r)
@@ -119,7 +119,7 @@ func TestIndexChannels(t *testing.T) {
 		"C2": {ID: "C2", Notebooks: []string{"tag:team=ml", "tag:team=cv", "train-?"}},
 		"C4": {ID: "C4", Notebooks: []string{"tag:a=b=c"}},
 	}}
-	a := New(cfg, nil)
+	a := New(cfg, nil, 0)
 	tests := []struct {
 		name string
 		nb   lease.Notebook
@@ -163,7 +163,7 @@ func BenchmarkIndexChannels(b *testing.B) {
 		id := fmt.Sprintf("C%03d", i)
 		cfg.Channels[id] = &config.Channel{ID: id, Notebooks: []string{randomSelector(r), randomSelector(r)}}
 	}
-	ix := New(cfg, nil).Index()
+	ix := New(cfg, nil, 0).Index()
 	nbs := make([]lease.Notebook, 256)
 	for i := range nbs {
 		nbs[i] = randomNotebook(r)

@@ -1,6 +1,8 @@
-package command
+package bot
 
 import (
+	"github.com/leasebot/leasebot/bot/command"
+
 	"reflect"
 	"strings"
 	"testing"
@@ -25,59 +27,59 @@ func FuzzParse(f *testing.F) {
 		"extend nb until 2h", "extend nb 18:30", "extend 2h nb", "extend until 18:00", "extnd nb 2h",
 		"renew nb 2h", "nb 2h", "/notebook extend nb 2h", "extend\u00a0nb\u3000 2h", "extend nb\u200b 2h",
 		"extend nb\x00 2h", "extend \xff\xfe 2h", "extend nb\u202e 2h", "extend " + strings.Repeat("a", 129) + " 2h",
-		strings.Repeat("x", MaxInput+1), "extend nb 2h " + strings.Repeat("zz ", 100),
+		strings.Repeat("x", command.MaxInput+1), "extend nb 2h " + strings.Repeat("zz ", 100),
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		c, err := Parse(in)
+		c, err := parser.Parse(in)
 		if err != nil {
 			se := checkSyntaxError(t, in, err)
 			// A hint is a command that works.
 			if se != nil && se.Hint != "" {
-				if _, err := Parse(strings.TrimPrefix(se.Hint, "/notebook ")); err != nil || !strings.HasPrefix(se.Hint, "/notebook ") {
-					t.Fatalf("Parse(%q): Hint %q: %v", in, se.Hint, err)
+				if _, err := parser.Parse(strings.TrimPrefix(se.Hint, "/notebook ")); err != nil || !strings.HasPrefix(se.Hint, "/notebook ") {
+					t.Fatalf("parser.Parse(%q): Hint %q: %v", in, se.Hint, err)
 				}
 			}
 			return
 		}
 		switch c.Verb {
-		case Help, List:
+		case "help", "list":
 			if c.Notebook != "" || c.By != 0 || c.Until != nil {
-				t.Fatalf("Parse(%q) = %#v: stray fields", in, c)
+				t.Fatalf("parser.Parse(%q) = %#v: stray fields", in, c)
 			}
-			if c.Topic != "" && !isVerb(c.Topic) {
-				t.Fatalf("Parse(%q) = %#v: bad topic", in, c)
+			if c.Topic != "" && verbByName[c.Topic] == nil {
+				t.Fatalf("parser.Parse(%q) = %#v: bad topic", in, c)
 			}
-		case Status:
-			if !validName(c.Notebook) || c.By != 0 || c.Until != nil {
-				t.Fatalf("Parse(%q) = %#v", in, c)
+		case "status":
+			if !command.ValidName(c.Notebook) || c.By != 0 || c.Until != nil {
+				t.Fatalf("parser.Parse(%q) = %#v", in, c)
 			}
-		case Extend:
-			if !validName(c.Notebook) {
-				t.Fatalf("Parse(%q) = %#v: bad notebook", in, c)
+		case "extend":
+			if !command.ValidName(c.Notebook) {
+				t.Fatalf("parser.Parse(%q) = %#v: bad notebook", in, c)
 			}
 			if (c.By > 0) == (c.Until != nil) || c.By < 0 {
-				t.Fatalf("Parse(%q) = %#v: want By > 0 xor Until", in, c)
+				t.Fatalf("parser.Parse(%q) = %#v: want By > 0 xor Until", in, c)
 			}
 			if c.Until != nil {
-				if err := c.Until.validate(); err != nil {
-					t.Fatalf("Parse(%q) = %#v: %v", in, c.Until, err)
+				if err := c.Until.Validate(); err != nil {
+					t.Fatalf("parser.Parse(%q) = %#v: %v", in, c.Until, err)
 				}
 				now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-				if c.Until.Day == AnyDay || c.Until.Day == Tomorrow {
+				if c.Until.Day == command.AnyDay || c.Until.Day == command.Tomorrow || c.Until.Day == command.OnWeekday {
 					if got, err := c.Until.Resolve(now, time.UTC); err != nil || !got.After(now) {
-						t.Fatalf("Parse(%q): Resolve = %v, %v", in, got, err)
+						t.Fatalf("parser.Parse(%q): Resolve = %v, %v", in, got, err)
 					}
 				}
 			}
 		default:
-			t.Fatalf("Parse(%q) = %#v: unknown verb", in, c)
+			t.Fatalf("parser.Parse(%q) = %#v: unknown verb", in, c)
 		}
 		// The canonical form reads back to the same command (By to the second).
-		again, err := Parse(c.String())
+		again, err := parser.Parse(c.String())
 		if err != nil {
-			t.Fatalf("Parse(%q) = %#v; its String %q does not parse: %v", in, c, c.String(), err)
+			t.Fatalf("parser.Parse(%q) = %#v; its String %q does not parse: %v", in, c, c.String(), err)
 		}
 		if c.By != 0 {
 			c.By = c.By.Round(time.Second)
@@ -86,7 +88,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		if !reflect.DeepEqual(again, c) {
-			t.Fatalf("Parse(%q) = %#v; Parse(%q) = %#v", in, c, c.String(), again)
+			t.Fatalf("parser.Parse(%q) = %#v; parser.Parse(%q) = %#v", in, c, c.String(), again)
 		}
 	})
 }

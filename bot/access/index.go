@@ -1,9 +1,10 @@
-package acl
+package access
 
 import (
 	"path"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/leasebot/leasebot/lease"
 )
@@ -13,7 +14,8 @@ import (
 // IDs, names and tags are map look-ups, and only glob selectors are scanned.
 type Index struct {
 	all   []string            // channels with "*"
-	exact map[string][]string // ID or literal name -> channels
+	ids   map[string][]string // lower-case notebook ID -> channels
+	names map[string][]string // literal name -> channels
 	tags  map[lease.Tag][]string
 	globs []globRule
 }
@@ -24,7 +26,7 @@ type globRule struct {
 }
 
 func newIndex(rules map[string]*channelRule) *Index {
-	ix := &Index{exact: map[string][]string{}, tags: map[lease.Tag][]string{}}
+	ix := &Index{ids: map[string][]string{}, names: map[string][]string{}, tags: map[lease.Tag][]string{}}
 	ids := make([]string, 0, len(rules))
 	for id := range rules {
 		ids = append(ids, id)
@@ -36,8 +38,11 @@ func newIndex(rules map[string]*channelRule) *Index {
 			ix.all = append(ix.all, id)
 			continue
 		}
-		for k := range s.exact {
-			ix.exact[k] = append(ix.exact[k], id)
+		for k := range s.ids {
+			ix.ids[k] = append(ix.ids[k], id)
+		}
+		for k := range s.names {
+			ix.names[k] = append(ix.names[k], id)
 		}
 		for k, vs := range s.tags {
 			for _, v := range vs {
@@ -57,9 +62,10 @@ func newIndex(rules map[string]*channelRule) *Index {
 func (ix *Index) Channels(dst []string, nb lease.Notebook) []string {
 	start := len(dst)
 	dst = append(dst, ix.all...)
-	dst = append(dst, ix.exact[nb.ID]...)
-	if nb.Name != nb.ID {
-		dst = append(dst, ix.exact[nb.Name]...)
+	dst = append(dst, ix.ids[strings.ToLower(nb.ID)]...)
+	dst = append(dst, ix.names[nb.Name]...)
+	if !isNotebookID(nb.ID) && nb.Name != nb.ID {
+		dst = append(dst, ix.names[nb.ID]...)
 	}
 	for _, t := range nb.Tags {
 		dst = append(dst, ix.tags[t]...)

@@ -1,0 +1,193 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/leasebot/leasebot/bot/access"
+	"github.com/leasebot/leasebot/bot/command"
+	"github.com/leasebot/leasebot/bot/duration"
+	"github.com/leasebot/leasebot/lease"
+)
+
+// request is one command being carried out.
+type request struct {
+	Event
+	where  access.Where
+	cmd    command.Command
+	verb   *verb
+	member access.Decision // may the caller use leasebot here at all
+}
+
+func whereOf(e Event) access.Where {
+	return access.Where{Channel: e.Channel, Direct: e.Surface != InChannel}
+}
+
+// result is what carrying out a command or a click came to: the answer for
+// the person, and, for an attempted change, what the audit line records.
+// One place, finish, turns it into both.
+type result struct {
+	reply   *Message
+	replace bool
+	change  *change // nil for reads
+	ok      bool    // for metrics: the command did what was asked
+	ignored bool    // a press that was not acted on at all (malformed or forged)
+}
+
+// change is one attempted change, allowed or refused.
+type change struct {
+	nb        lease.Notebook
+	verb      string
+	requested string
+	old, new  time.Time
+	outcome   string // extended, dismissed, refused, failed, unknown, …
+	code      string
+	err       error
+	via       access.Via
+}
+
+// Audit outcomes.
+const (
+	outcomeRefused = "refused"
+	outcomeFailed  = "failed"
+	outcomeUnknown = "unknown"
+)
+
+// say is a reply only the person sees.
+func say(t Text) *Message { m := ephemeral(t); return &m }
+
+// command carries out one /notebook command.
+func (b *Bot) command(ctx context.Context, e Event) *Reply {
+	r := &request{Event: e, where: whereOf(e)}
+	res := b.runCommand(ctx, r)
+	name := "invalid"
+	if r.verb != nil {
+		name = r.verb.Name
+	}
+	outcome := "refused"
+	if res.ok {
+		outcome = "ok"
+	}
+	b.obs.Command(name, outcome)
+	if res.change != nil {
+		c := res.change
+		if c.requested == "" && r.cmd.Verb != "" {
+			c.requested = requested(r.cmd)
+		}
+		if c.nb.ID == "" {
+			c.nb.ID = r.cmd.Notebook
+		}
+		if c.verb == "" && r.verb != nil {
+			c.verb = r.verb.Name
+		}
+		b.auditChange(r.User, r.Channel, *c)
+	}
+	return res.reply.toReply(res.replace)
+}
+
+func (m *Message) toReply(replace bool) *Reply {
+	if m == nil {
+		return nil
+	}
+	return &Reply{Message: *m, Replace: replace}
+}
+
+func (b *Bot) runCommand(ctx context.Context, r *request) result {
+	cmd, err := parser.Parse(r.Text)
+	if err != nil {
+		res := result{reply: say(syntaxText(err))}
+		if v := verbOf(r.Text); v != nil && v.change != "" {
+			r.verb = v
+			res.change = &change{requested: command.Clip(r.Text, 80), outcome: outcomeRefused, code: "syntax"}
+		}
+		return res
+	}
+	r.cmd, r.verb = cmd, verbByName[cmd.Verb]
+	if r.member = b.access.Member(ctx, r.User, r.where); !r.member.OK() {
+		return b.refused(r, refusalCode(r.member), b.refusal(r.member))
+	}
+	return r.verb.handle(b, ctx, r)
+}
+
+func syntaxText(err error) Text {
+	var se *command.SyntaxError
+	if errors.As(err, &se) {
+		if se.Hint != "" {
+			return Text{}.Plain(se.Msg + "\nTry: ").Code(se.Hint)
+		}
+		return Text{}.Plain(se.Msg)
+	}
+	return Text{}.Plain("I could not read that command. ").Code("/notebook help").Plain(" shows what I understand.")
+}
+
+// refused is a refusal of r: audited when r's verb changes something.
+func (b *Bot) refused(r *request, code string, t Text) result {
+	res := result{reply: say(t)}
+	if r.verb != nil && r.verb.change != "" {
+		res.change = &change{outcome: outcomeRefused, code: code}
+	}
+	return res
+}
+
+// refusedOn is a refusal concerning nb.
+func (b *Bot) refusedOn(r *request, nb lease.Notebook, code string, t Text) result {
+	res := b.refused(r, code, t)
+	if res.change != nil {
+		res.change.nb, res.change.old = nb, nb.StopTime()
+	}
+	return res
+}
+
+func refusalCode(d access.Decision) string {
+	switch d.Reason {
+	case access.DirectMessage:
+		return "direct_message"
+	case access.UnknownChannel:
+		return "unknown_channel"
+	case access.NotMember:
+		return "not_member"
+	case access.NotCovered:
+		return "not_covered"
+	case access.ActionNotAllowed:
+		return "action_not_allowed"
+	case access.GroupLookupError:
+		return "group_lookup"
+	}
+	return ""
+}
+
+// refusal says why an access check failed, in words the person can act on.
+func (b *Bot) refusal(d access.Decision) Text {
+	switch d.Reason {
+	case access.DirectMessage:
+		return Text{}.Plain("Sorry, in direct messages leasebot only helps people manage the notebooks they own, and an admin has not linked you to any. Use it in a channel an admin has set up for your notebooks.")
+	case access.UnknownChannel:
+		return Text{}.Plain("Sorry, leasebot is not set up for this channel, so it can do nothing here. Ask an admin to add this channel to leasebot's config.")
+	case access.NotMember:
+		return Text{}.Plain("Sorry, you are not on this channel's leasebot access list. Ask an admin to add you (or one of your user groups).")
+	case access.NotCovered:
+		return Text{}.Plain("Sorry, that notebook is not managed from this channel.")
+	case access.ActionNotAllowed:
+		if d.Via == access.ViaOwner {
+			return Text{}.Plain("Sorry, owners may not " + string(d.Action) + " their notebooks from a direct message here; ask in a channel that manages it, or ask an admin.")
+		}
+		return Text{}.Plain("Sorry, this channel does not allow members to " + string(d.Action) + " notebooks. Ask an admin (admins may), or use a channel that allows it.")
+	case access.GroupLookupError:
+		b.log.Warn("user group lookup failed", "err", d.Err)
+		return Text{}.Plain("I could not check your user groups with Slack just now, so I did nothing. Please try again in a minute.")
+	}
+	return Text{}.Plain("Sorry, that is not allowed.")
+}
+
+func requested(cmd command.Command) string {
+	switch {
+	case cmd.Until != nil:
+		return "until " + cmd.Until.String()
+	case cmd.Off:
+		return "off"
+	case cmd.By > 0:
+		return duration.Format(cmd.By)
+	}
+	return ""
+}

@@ -1,0 +1,153 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/leasebot/leasebot/bot/access"
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/lease"
+)
+
+// A notebook the caller may not see here is answered exactly like one that
+// does not exist: the answer never tells a non-member which names exist.
+
+// notFound is the answer for a reference that names no notebook visible here.
+func (b *Bot) notFound(r *request, ref string) Text {
+	if isNotebookID(ref) {
+		t := Text{}.Plain("No such notebook: ").Code(strings.ToLower(ref)).Plain(". It may have been deleted")
+		if r.where.Direct {
+			return t.Plain(", or it is not yours.")
+		}
+		return t.Plain(", or it is not managed from this channel.")
+	}
+	t := Text{}.Plain("No notebook is called ").Code(ref).Plain(" here: ")
+	if r.where.Direct {
+		return t.Plain("it does not exist or is not yours. ").Code("/notebook list").Plain(" shows yours.")
+	}
+	return t.Plain("it does not exist or is not managed from this channel. ").Code("/notebook list").Plain(" shows the notebooks this channel manages.")
+}
+
+// find turns a reference into a notebook ID: an ID as it is, a name through
+// a (cached) listing, among the notebooks visible to the caller here. When
+// it fails, the text says why.
+func (b *Bot) find(ctx context.Context, r *request, ref string) (string, Text) {
+	if isNotebookID(ref) {
+		return strings.ToLower(ref), nil
+	}
+	all, err := b.listing(ctx)
+	if err != nil {
+		return "", b.leaseFailure(err, lease.Notebook{})
+	}
+	var found []lease.Notebook
+	for _, nb := range all {
+		if (nb.Name == ref || strings.EqualFold(nb.ID, ref)) && b.access.Visible(r.User, r.where, nb) {
+			found = append(found, nb)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", b.notFound(r, ref)
+	case 1:
+		return found[0].ID, nil
+	}
+	t := Text{}.Plain(fmt.Sprintf("%d notebooks are called ", len(found))).Strong(ref).Plain("; use the ID of the one you mean:")
+	for _, nb := range found {
+		t = t.Plain("\n• ").Strong(nb.Name).Plain(" ").Code(nb.ID).Plain(" " + nb.Status)
+	}
+	return "", t
+}
+
+// fetch reads notebook id fresh and checks the caller may see it here.
+func (b *Bot) fetch(ctx context.Context, r *request, ref, id string) (lease.Notebook, Text) {
+	nb, err := b.leases.Get(ctx, id)
+	if lease.KindOf(err) == lease.KindNotFound {
+		return lease.Notebook{}, b.notFound(r, ref)
+	}
+	if err != nil {
+		return lease.Notebook{}, b.leaseFailure(err, lease.Notebook{ID: id})
+	}
+	if !b.access.Visible(r.User, r.where, nb) {
+		return lease.Notebook{}, b.notFound(r, ref)
+	}
+	return nb, nil
+}
+
+// resolve finds the notebook a command names and reads it fresh.
+func (b *Bot) resolve(ctx context.Context, r *request, ref string) (lease.Notebook, Text) {
+	id, why := b.find(ctx, r, ref)
+	if why != nil {
+		return lease.Notebook{}, why
+	}
+	return b.fetch(ctx, r, ref, id)
+}
+
+// changeNotebook carries out a change to the notebook ref names: it finds
+// the notebook, takes its lock, reads it fresh, checks that the caller may
+// take action on it here, and runs act with what it read. Everything act
+// does happens while no other change to this notebook can.
+func (b *Bot) changeNotebook(ctx context.Context, r *request, ref string, action config.Action, act func(nb lease.Notebook, d access.Decision) result) result {
+	id, why := b.find(ctx, r, ref)
+	if why != nil {
+		return b.refused(r, "resolve", why)
+	}
+	unlock, err := b.locks.LockNotebook(ctx, id)
+	if err != nil {
+		return b.refused(r, "busy", Text{}.Plain("Another change to that notebook is taking long, so I did nothing. Please try again in a minute."))
+	}
+	defer unlock()
+	nb, why := b.fetch(ctx, r, ref, id)
+	if why != nil {
+		return b.refused(r, "resolve", why)
+	}
+	d := b.access.Check(ctx, r.User, r.where, action, nb)
+	if !d.OK() {
+		if d.Reason == access.NotCovered {
+			return b.refusedOn(r, nb, refusalCode(d), b.notFound(r, ref))
+		}
+		return b.refusedOn(r, nb, refusalCode(d), b.refusal(d))
+	}
+	res := act(nb, d)
+	if res.change != nil && res.change.via == "" {
+		res.change.via = d.Via
+	}
+	return res
+}
+
+// listing returns all notebooks, from a short-lived cache.
+func (b *Bot) listing(ctx context.Context) ([]lease.Notebook, error) {
+	if v, ok := b.listings.Get("all"); ok {
+		return v.([]lease.Notebook), nil
+	}
+	all, err := b.leases.List(ctx, lease.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	b.listings.SetDefault("all", all)
+	return all, nil
+}
+
+// forget drops the cached listing after a change.
+func (b *Bot) forget() { b.listings.Flush() }
+
+// isNotebookID reports whether s has the shape of a ModelArts notebook ID (a UUID).
+func isNotebookID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
