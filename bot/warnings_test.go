@@ -453,7 +453,7 @@ func TestIdleLeasesAreNeitherWarnedNorExtended(t *testing.T) {
 	if n := len(w.chat.Posts()); n != 0 {
 		t.Errorf("a stop-when-idle notebook was warned about (%d posts)", n)
 	}
-	reply := command(w.bot, "U0ALICE", "C0ML", "extend " + nb.ID + " 1h")
+	reply := command(w.bot, "U0ALICE", "C0ML", "extend "+nb.ID+" 1h")
 	if !strings.Contains(reply.Text.String(), "idle") || reply.InChannel {
 		t.Errorf("extending an idle lease: %q", reply.Text)
 	}

@@ -321,7 +321,7 @@ func TestInteractivePromptAndAsyncOutput(t *testing.T) {
 	in.lines <- "/notebook list\n"
 	<-in.reads
 	in.lines <- "as bob\n"
-	<-in.reads                                                   // the prompt "bob> " waits for input
+	<-in.reads                                                                        // the prompt "bob> " waits for input
 	_, _ = c.Post(context.Background(), bot.Target{Channel: "C0DEMO"}, warning("nb")) // the watcher posts meanwhile
 	close(in.lines)
 	if err := <-done; err != nil {
