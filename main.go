@@ -14,11 +14,12 @@ import (
 	"syscall"
 )
 
-// Exit codes.
+// Exit codes. `check` reports every problem it finds, a bad config
+// included, with exit 1; `run` and `demo` exit 2 when they cannot start.
 const (
 	exitOK     = 0
-	exitFail   = 1 // a runtime failure: Slack refused the tokens, ModelArts unreachable at check
-	exitConfig = 2 // bad command line, config or environment
+	exitFail   = 1 // a runtime failure (Slack refused the bot), or any problem `check` found
+	exitConfig = 2 // run, demo: bad command line, config or environment; nothing was started
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=… -X main.commit=…".
@@ -69,7 +70,7 @@ func versionString() string {
 const usage = `Usage:
   leasebot [run] [-config FILE] [-simulate] [-listen ADDR]   serve Slack (Socket Mode)
   leasebot demo [-v] [-poll 5s]                          try it in the terminal, no account needed
-  leasebot check [-config FILE]                          validate config and credentials, print the ACL
+  leasebot check [-config FILE]                          validate config and credentials, print the ACL; exit 1 on any problem
   leasebot version                                       print the version and commit
 
 Config: -config FILE, else $LEASEBOT_CONFIG, else leasebot.yml.

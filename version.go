@@ -1,14 +1,9 @@
 package main
 
-import (
-	"bytes"
-	"os"
-	"os/exec"
-	"runtime/debug"
-	"strings"
-)
+import "runtime/debug"
 
-// buildCommit is the commit given at link time, else the one Go recorded.
+// buildCommit is the commit given at link time, else the one Go recorded
+// when it built from a checkout; empty when neither is known.
 func buildCommit() string {
 	if commit != "" {
 		return commit
@@ -32,25 +27,7 @@ func buildCommit() string {
 		rev = rev[:12]
 	}
 	if rev == "" {
-		return checkoutCommit()
+		return "" // built without version control information (go run, -buildvcs=false)
 	}
 	return rev + dirty
-}
-
-// checkoutCommit is the commit of the leasebot checkout in the working
-// directory: `go run` stamps no VCS information into the binary.
-func checkoutCommit() string {
-	mod, err := os.ReadFile("go.mod")
-	if err != nil || !bytes.HasPrefix(mod, []byte("module github.com/leasebot/leasebot\n")) {
-		return ""
-	}
-	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	rev := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		rev += "-dirty"
-	}
-	return rev
 }

@@ -1,11 +1,11 @@
-// Package bench measures leasebot against its floors (issue 6): ack latency
+// Package bench measures leasebot against its floors: ack latency
 // against a bare slack-go Socket Mode client, reply latency with the fakes'
 // own time taken out, a burst of slash commands, the watcher cycle at 10 000
 // notebooks, and start-up time and binary size.
 //
 // Everything runs through the real binary (built here, as released with
 // CGO_ENABLED=0 -trimpath -ldflags "-s -w" for full runs) as a subprocess,
-// configured the way an operator would (run -config FILE and the SPEC's
+// configured the way an operator would (run -config FILE and the documented
 // environment variables), against bot/slackfake and lease/simulator served
 // from this process. The floor is the program in bench/floor, built the
 // same way; bench/variant is leasebot's wiring with knobs, for what-ifs.
@@ -366,7 +366,7 @@ func configText(endpoint, projectID string, o WorldOptions, ids, names []string)
 	return []byte(b.String())
 }
 
-// Env is the environment leasebot and the floor read (SPEC §2).
+// Env is the environment leasebot and the floor read (see the README).
 func (w *World) Env() []string {
 	return SlackEnv(w.Slack, append([]string{"MODELARTS_AK=" + AK, "MODELARTS_SK=" + SK}, ExtraEnv...)...)
 }

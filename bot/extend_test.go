@@ -122,7 +122,7 @@ func TestPlanExtensionRefused(t *testing.T) {
 			[]string{"extension of 5h", "at most 4h", "right now is 4h."}, nil},
 		{"over 72h by a minute", runningUntil(now.Add(68 * h)), now.Add(72*h + m), 8 * h, "over_72h",
 			[]string{"72h", "at most 4h."}, nil},
-		{"over 72h, SPEC example", runningUntil(now.Add(10*h + 30*m)), now.Add(72*h + 30*m), 72 * h, "over_72h",
+		{"over 72h, the documented example", runningUntil(now.Add(10*h + 30*m)), now.Add(72*h + 30*m), 72 * h, "over_72h",
 			[]string{"at most 61h 30m"}, nil},
 		{"over 72h by a millisecond", runningUntil(now.Add(10*h + 30*m)), now.Add(72*h + time.Millisecond), 72 * h, "over_72h",
 			[]string{"at most 61h 30m"}, nil},
@@ -164,8 +164,8 @@ func TestPlanExtensionRunningIsCaseInsensitive(t *testing.T) {
 	}
 }
 
-// Sweep targets across the limits: a plan is allowed exactly when SPEC §4
-// says so, and an allowed plan always lands inside the API range.
+// Sweep targets across the limits: a plan is allowed exactly when the extension rules
+// say so, and an allowed plan always lands inside the API range.
 func TestPlanExtensionSweep(t *testing.T) {
 	now := planNow.Add(123456789 * time.Nanosecond) // a clock with sub-millisecond parts
 	for _, stopIn := range []time.Duration{-2 * time.Hour, -time.Minute, 0, 10 * time.Minute, 2 * time.Hour, 65 * time.Hour, 71*time.Hour + 59*time.Minute} {

@@ -17,7 +17,7 @@ import (
 	"github.com/leasebot/leasebot/bot"
 )
 
-// specStop is the stop time of SPEC §4's date token example.
+// specStop is the stop time of the documented date token example.
 var specStop = time.Unix(1764345600, 0)
 
 const specToken = "<!date^1764345600^{date_short_pretty} at {time}|2025-11-28 16:00 UTC>"
@@ -38,7 +38,7 @@ func TestMrkdwn(t *testing.T) {
 		{"strong escapes", bot.Text{}.Strong("R&D <x>"), "*R&amp;D &lt;x&gt;*"},
 		{"code", bot.Text{}.Code("0f1e-nb"), "`0f1e-nb`"},
 		{"code escapes", bot.Text{}.Code("<id>&"), "`&lt;id&gt;&amp;`"},
-		{"date token, SPEC example", bot.Text{}.Time(specStop), specToken},
+		{"date token, documented example", bot.Text{}.Time(specStop), specToken},
 		{"date token from another zone", bot.Text{}.Time(specStop.In(berlin)), specToken},
 		{"date token drops sub-seconds", bot.Text{}.Time(specStop.Add(900 * time.Millisecond)), specToken},
 		{"date token fallback is UTC", bot.Text{}.Time(time.Date(2026, 1, 2, 3, 4, 0, 0, berlin)),
@@ -137,9 +137,9 @@ func TestSplit(t *testing.T) {
 		{"two-byte runes", strings.Repeat("é", 10), 5, []string{"éé", "éé", "éé", "éé", "éé"}},
 		{"three-byte runes", strings.Repeat("日本", 4), 7, []string{"日本", "日本", "日本", "日本"}},
 		{"four-byte runes", strings.Repeat("🚀", 5), 6, []string{"🚀", "🚀", "🚀", "🚀", "🚀"}},
-		{"SPEC limit with lines", strings.Repeat(line, 75), sectionLimit, nil},
-		{"SPEC limit without lines", strings.Repeat("ab", 4000), sectionLimit, nil},
-		{"SPEC limit multibyte", strings.Repeat("ä日🚀", 1000), sectionLimit, nil},
+		{"section limit with lines", strings.Repeat(line, 75), sectionLimit, nil},
+		{"section limit without lines", strings.Repeat("ab", 4000), sectionLimit, nil},
+		{"section limit multibyte", strings.Repeat("ä日🚀", 1000), sectionLimit, nil},
 		{"cut just before a newline", strings.Repeat("x", 10) + "\nyy", 10, []string{strings.Repeat("x", 10), "yy"}},
 		{"trailing newline after a full piece", strings.Repeat("x", 10) + "\n", 10, []string{strings.Repeat("x", 10)}},
 	}

@@ -1,4 +1,4 @@
-// Command leasebench runs every benchmark of issue 6 side by side in one
+// Command leasebench runs every benchmark side by side in one
 // process and prints the table kept in bench/README.md (Markdown, on
 // stdout; progress on stderr):
 //
@@ -134,7 +134,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		row{"1", fmt.Sprintf("Ack latency p50 / p90 / p99, idle, %d commands per client, in rotation", o.acks), "p99 ≤ 1.5× floor",
 			fmt.Sprintf("leasebot %s; floor (bare slack-go) %s", ack.Leasebot.PPP(), ack.Floor.PPP()),
 			ratios(ack.Leasebot, ack.Floor), verdict(p99ratio <= 1.5)},
-		row{"1", "Reply latency p50 / p99, idle (issue 3): envelope sent → response_url post received", "–",
+		row{"1", "Reply latency p50 / p99, idle: envelope sent → response_url post received", "–",
 			fmt.Sprintf("%s; leasebot's own share %s", ack.Reply.PP(), ack.Own.PP()), "–", "–"},
 	)
 	for k, d := range ack.Variants {
