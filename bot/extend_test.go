@@ -130,6 +130,11 @@ func TestPlanExtensionRefused(t *testing.T) {
 			[]string{"train-gpu", "already stops 72h from now", "cannot be extended further"}, []string{"at most"}},
 		{"under a minute below the ceiling", runningUntil(now.Add(72*h - 30*time.Second)), now.Add(73 * h), 8 * h, "over_72h",
 			[]string{"cannot be extended further"}, []string{"at most 0"}},
+		// ModelArts' 1h minimum must not carry an extension past a smaller max_extend.
+		{"the 1h minimum over a 30m max_extend", runningUntil(now.Add(5 * m)), now.Add(35 * m), 30 * m, "over_max_extend",
+			[]string{"at least 1h from now", "by 55m", "at most 30m", "did nothing"}, nil},
+		{"the 1h minimum over a 45m max_extend from a past stop", runningUntil(now.Add(-m)), now.Add(30 * m), 45 * m, "over_max_extend",
+			[]string{"by 1h", "at most 45m"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

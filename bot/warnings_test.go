@@ -36,6 +36,7 @@ type posted struct {
 
 // recChat records what the core posts and replaces.
 type recChat struct {
+	tzErr   error // TimeZone fails with it when set
 	mu      sync.Mutex
 	posts   []posted
 	updates map[string][]bot.Message // ref -> replacements
@@ -65,7 +66,12 @@ func (r *recChat) Update(_ context.Context, ref bot.MessageRef, m bot.Message) e
 	return nil
 }
 
-func (r *recChat) TimeZone(context.Context, string) (*time.Location, error) { return time.UTC, nil }
+func (r *recChat) TimeZone(context.Context, string) (*time.Location, error) {
+	if r.tzErr != nil {
+		return nil, r.tzErr
+	}
+	return time.UTC, nil
+}
 func (r *recChat) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
 
 // testClick is a press on a button in a channel.
