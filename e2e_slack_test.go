@@ -31,15 +31,24 @@ func TestFatalSlackAnswersExitNonZero(t *testing.T) {
 		name   string
 		break_ func(h *harness)
 		reason string
+		later  bool // break it once leasebot is connected
 	}{
-		{"invalid_auth at connect", func(h *harness) { h.slack.FailConnectionsOpen("invalid_auth") }, "invalid_auth"},
-		{"token_revoked at connect", func(h *harness) { h.slack.FailConnectionsOpen("token_revoked") }, "token_revoked"},
-		{"link_disabled", func(h *harness) { h.slack.Disconnect("link_disabled") }, "link_disabled"},
+		{"invalid_auth at connect", func(h *harness) { h.slack.FailConnectionsOpen("invalid_auth") }, "invalid_auth", false},
+		{"token_revoked at connect", func(h *harness) { h.slack.FailConnectionsOpen("token_revoked") }, "token_revoked", false},
+		{"link_disabled", func(h *harness) { h.slack.Disconnect("link_disabled") }, "link_disabled", true},
+		// The app token still opens connections, but the bot token is dead:
+		// every reply and warning would fail, so leasebot must not run.
+		{"bot token revoked at start", func(h *harness) { h.slack.FailMethod("auth.test", "token_revoked", 1) }, "token_revoked", false},
+		{"bot account inactive at start", func(h *harness) { h.slack.FailMethod("auth.test", "account_inactive", 1) }, "account_inactive", false},
+		{"bot token refused by a later call", func(h *harness) {
+			h.slack.FailMethod("users.info", "invalid_auth", 1)
+			h.slack.SlashCommand(alice, chML, "extend some-notebook until 23:59")
+		}, "invalid_auth", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{noStart: true})
-			if c.reason == "link_disabled" {
+			if c.later {
 				h.start()
 			} else {
 				c.break_(h)
@@ -50,7 +59,7 @@ func TestFatalSlackAnswersExitNonZero(t *testing.T) {
 					h.exit <- run(ctx, []string{"run", "-config", h.config}, strings.NewReader(""), &syncBuffer{}, h.stderr, func(k string) string { return h.env[k] })
 				}()
 			}
-			if c.reason == "link_disabled" {
+			if c.later {
 				c.break_(h)
 			}
 			select {
