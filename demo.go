@@ -139,6 +139,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	runErr := chat.Run(ctx, core)
 	stopWatch()
 	<-watchDone // a warning being posted is printed before we exit
+	core.Close()
 	if runErr != nil {
 		fmt.Fprintln(stderr, "leasebot demo:", runErr)
 		return exitFail

@@ -79,6 +79,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	runErr := adapter.Run(ctx, core)
 	stopWatch()
 	<-watchDone
+	core.Close()
 	if f := cfg.Defaults.StateFile; f != "" {
 		if err := core.SaveState(f); err != nil {
 			log.Error("warning state not saved", "err", err)

@@ -27,6 +27,8 @@ type Leases interface {
 	List(ctx context.Context, opt lease.ListOptions) ([]lease.Notebook, error)
 	Get(ctx context.Context, id string) (lease.Notebook, error)
 	Renew(ctx context.Context, id string, stop time.Time) (time.Time, error)
+	Start(ctx context.Context, id string, d time.Duration) (lease.Notebook, error)
+	Stop(ctx context.Context, id string) (lease.Notebook, error)
 }
 
 // Observer is told what the core did, for metrics. Every method must be cheap.
@@ -54,6 +56,9 @@ type Options struct {
 	GroupTTL time.Duration
 	// ListTTL is how long a notebook listing serves name look-ups; default 15s.
 	ListTTL time.Duration
+	// StartWatch bounds how long a started notebook is watched until it
+	// runs (default 10m), looking every StartPoll (default 5s).
+	StartWatch, StartPoll time.Duration
 }
 
 // Bot is the core. It is safe for concurrent use.
@@ -69,6 +74,15 @@ type Bot struct {
 	obs      Observer
 	now      func() time.Time
 	listings *gocache.Cache
+	homes    sync.Map // user -> true: people who opened the home view
+
+	// life ends when the Bot closes; background work (watching a started
+	// notebook) runs on it and is waited for by Close.
+	life       context.Context
+	endLife    context.CancelFunc
+	bg         sync.WaitGroup
+	startWatch time.Duration
+	startPoll  time.Duration
 
 	mu       sync.Mutex // guards warnings' contents
 	warnings *gocache.Cache
@@ -100,6 +114,12 @@ func New(o Options) *Bot {
 	if o.ListTTL <= 0 {
 		o.ListTTL = 15 * time.Second
 	}
+	if o.StartWatch <= 0 {
+		o.StartWatch = defaultStartWatch
+	}
+	if o.StartPoll <= 0 {
+		o.StartPoll = defaultStartPoll
+	}
 	var widest time.Duration
 	for _, ch := range o.Config.Channels {
 		if ch.Warn {
@@ -108,7 +128,12 @@ func New(o Options) *Bot {
 			}
 		}
 	}
+	life, end := context.WithCancel(context.Background())
 	return &Bot{
+		life:          life,
+		endLife:       end,
+		startWatch:    o.StartWatch,
+		startPoll:     o.StartPoll,
 		widestWarning: widest,
 		cfg:           o.Config,
 		leases:        o.Leases,
@@ -139,8 +164,17 @@ func (b *Bot) Handle(ctx context.Context, e Event) (reply *Reply) {
 		return b.command(ctx, e)
 	case ClickEvent:
 		return b.click(ctx, e)
+	case HomeOpenedEvent:
+		b.homeOpened(ctx, e)
 	}
 	return nil
+}
+
+// Close ends the Bot's background work (watching started notebooks) and
+// waits for it.
+func (b *Bot) Close() {
+	b.endLife()
+	b.bg.Wait()
 }
 
 type nopObserver struct{}

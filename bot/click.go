@@ -28,8 +28,11 @@ type clickAction struct {
 
 // clickActions registers one handler per button action.
 var clickActions = map[string]clickAction{
-	ActionExtend:  {verb: "extend", handle: (*Bot).clickExtend},
-	ActionDismiss: {verb: "dismiss", handle: (*Bot).clickDismiss},
+	ActionExtend:     {verb: "extend", handle: (*Bot).clickExtend},
+	ActionDismiss:    {verb: "dismiss", handle: (*Bot).clickDismiss},
+	ActionStopNow:    {verb: "stop", handle: (*Bot).clickStopNow},
+	ActionStopCancel: {verb: "stop", handle: (*Bot).clickStopCancel},
+	ActionStart:      {verb: "start", handle: (*Bot).clickStart},
 }
 
 // click is one button press being carried out.
@@ -66,7 +69,10 @@ func (b *Bot) click(ctx context.Context, e Event) *Reply {
 		if res.change.verb == "" {
 			res.change.verb = a.verb
 		}
-		b.auditChange(c.User, c.Channel, *res.change)
+		b.auditChange(c.User, c.place(), *res.change)
+		if res.ok {
+			b.refreshHome(c.User)
+		}
 	}
 	return res.reply.toReply(res.replace)
 }
@@ -193,7 +199,7 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 		return result{reply: say(t), change: ch}
 	}
 	stub := lease.Notebook{ID: btn.id}
-	if d := b.access.Member(ctx, c.User, c.where); !d.OK() {
+	if d := b.member(ctx, c); !d.OK() {
 		return refused(stub, refusalCode(d), b.refusal(d))
 	}
 	unlock, err := b.locks.LockNotebook(ctx, btn.id)
@@ -207,7 +213,7 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 		res.change.outcome, res.change.err = outcomeFailed, err
 		return res
 	}
-	d := b.access.Check(ctx, c.User, c.where, action, nb)
+	d := b.decide(ctx, c, action, nb)
 	if !d.OK() {
 		return refused(nb, refusalCode(d), b.refusal(d))
 	}
@@ -216,7 +222,7 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 	if w.Name == "" {
 		w.Name = nb.Name
 	}
-	if c.Message.ID != "" && !hasPost(w, c.Message) {
+	if c.Message.ID != "" && c.Surface != InHome && !hasPost(w, c.Message) {
 		w.Posts = append(w.Posts, post{Target: c.Channel, Ref: c.Message})
 	}
 	outcome, by, newStop := w.Outcome, w.By, time.UnixMilli(w.NewStop)
@@ -232,6 +238,37 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 		res.change.via = d.Via
 	}
 	return res
+}
+
+// member checks that the clicker may use leasebot where the button is. In
+// the home view there is no channel: anyone leasebot knows (an owner, or a
+// member of a configured channel) passes, and decide checks the notebook.
+func (b *Bot) member(ctx context.Context, c *click) access.Decision {
+	if c.Surface == InHome {
+		if b.access.IsOwner(c.User) || b.access.IsAdmin(c.User) || len(b.access.ChannelsOf(ctx, c.User)) > 0 {
+			return access.Decision{Reason: access.Allowed}
+		}
+		return access.Decision{Reason: access.DirectMessage}
+	}
+	return b.access.Member(ctx, c.User, c.where)
+}
+
+// decide checks the clicker may take action on nb: in the home view by any
+// route the person has (their own notebook, or a channel whose list holds
+// them), elsewhere by the rules of the place the button is in.
+func (b *Bot) decide(ctx context.Context, c *click, action config.Action, nb lease.Notebook) access.Decision {
+	if c.Surface == InHome {
+		return b.access.Anywhere(ctx, c.User, action, nb)
+	}
+	return b.access.Check(ctx, c.User, c.where, action, nb)
+}
+
+// place names where a click happened, for the audit line.
+func (c *click) place() string {
+	if c.Channel == "" {
+		return "@" + c.User
+	}
+	return c.Channel
 }
 
 func hasPost(w *warning, ref MessageRef) bool {

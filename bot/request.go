@@ -82,6 +82,9 @@ func (b *Bot) command(ctx context.Context, e Event) *Reply {
 			c.verb = r.verb.Name
 		}
 		b.auditChange(r.User, r.Channel, *c)
+		if res.ok {
+			b.refreshHome(r.User)
+		}
 	}
 	return res.reply.toReply(res.replace)
 }

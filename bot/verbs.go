@@ -62,6 +62,30 @@ var verbs = []verb{
 	},
 	{
 		Spec: command.Spec{
+			Name:     "start",
+			Synonyms: []string{"run", "launch", "boot", "resume", "up"},
+			Args:     command.NotebookAndOptionalDuration,
+			Usage: "`/notebook start NOTEBOOK [DURATION]` starts a stopped notebook to run for DURATION (default 4h) before its first stop.\n" +
+				"  Example: `/notebook start my-notebook 2h`\n",
+			Example: func(nb string) string { return command.Prefix + " start " + nb },
+		},
+		change: config.ActionStart,
+		handle: (*Bot).start,
+	},
+	{
+		Spec: command.Spec{
+			Name:     "stop",
+			Synonyms: []string{"halt", "kill", "shutdown", "down", "terminate", "end"},
+			Args:     command.NotebookArg,
+			Usage: "`/notebook stop NOTEBOOK` stops a running notebook, after you confirm.\n" +
+				"  Example: `/notebook stop my-notebook`\n",
+			Example: func(nb string) string { return command.Prefix + " stop " + nb },
+		},
+		change: config.ActionStop,
+		handle: (*Bot).stop,
+	},
+	{
+		Spec: command.Spec{
 			Name:     "help",
 			Aliases:  []string{"?", "-h", "--help"},
 			Synonyms: []string{"usage", "h", "man"},

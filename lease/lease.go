@@ -92,6 +92,7 @@ type Notebook struct {
 	Tags        []Tag  `json:"tags,omitempty"`
 	URL         string `json:"url,omitempty"`
 	WorkspaceID string `json:"workspace_id,omitempty"`
+	FailReason  string `json:"fail_reason,omitempty"`
 }
 
 // StopTime is the notebook's lease stop time (see Lease.StopTime).

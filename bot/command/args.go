@@ -257,3 +257,39 @@ func isSmallInt(s string) bool {
 	}
 	return allDigits(s)
 }
+
+// NotebookAndOptionalDuration reads a notebook and, optionally, a duration
+// ("start my-notebook", "start my-notebook 4h", "start my-notebook for 4h").
+func NotebookAndOptionalDuration(_ *Parser, verb string, args []string) (Command, error) {
+	pre := Prefix + " " + verb + " "
+	example := pre + "my-notebook"
+	if len(args) == 0 || isExtendKeyword(args[0]) {
+		return Command{}, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
+	}
+	nb, rest := args[0], args[1:]
+	if err := checkName(nb, example); err != nil {
+		return Command{}, err
+	}
+	c := Command{Verb: verb, Notebook: nb}
+	if len(rest) == 0 {
+		return c, nil
+	}
+	if kw := strings.ToLower(rest[0]); kw == "by" || kw == "for" {
+		rest = rest[1:]
+		if len(rest) == 0 {
+			return Command{}, syntaxErr(pre+nb+" "+kw+" 4h", "For how long? Add a duration after %q, like 4h.", kw)
+		}
+	}
+	if isUntil(rest[0]) {
+		return Command{}, syntaxErr(pre+nb+" 4h", "Give %s a duration, like 4h, not a time.", verb)
+	}
+	d, n, err := parseDuration(rest, pre+nb)
+	if err != nil {
+		return Command{}, err
+	}
+	c.By = d
+	if n < len(rest) {
+		return Command{}, extraWords(rest[n:], c.String())
+	}
+	return c, nil
+}

@@ -1,0 +1,272 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/bot/config"
+	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
+)
+
+const startStopConfig = `modelarts:
+  endpoint: %[1]s
+  project_id: %[2]s
+admins: [U0ADMIN]
+defaults:
+  max_extend: 8h
+channels:
+  C0ML:
+    users: [U0ALICE]
+    notebooks: ["*"]
+`
+
+// newStartWorld is a world whose simulator takes transition time to start
+// and stop notebooks, and whose core watches starts quickly.
+func newStartWorld(t *testing.T, transition time.Duration) *world {
+	t.Helper()
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	sim := simulator.New(simulator.Options{AK: "AK", SK: "SK", Transition: transition})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK"}, RetryBudget: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(startStopConfig, srv.URL, sim.ProjectID())), "test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{clk: clk, sim: sim, chat: &recChat{}}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, StartPoll: 20 * time.Millisecond, StartWatch: 5 * time.Second}
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	return w
+}
+
+func (w *world) waitUpdate(t *testing.T, p posted, contains string) bot.Message {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if ups := w.chat.Updates(p); len(ups) > 0 && strings.Contains(ups[len(ups)-1].Text.String(), contains) {
+			return ups[len(ups)-1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("message %q was never updated to say %q (updates: %v)", p.msg.Text, contains, w.chat.Updates(p))
+	return bot.Message{}
+}
+
+func TestStartAnnouncesThenUpdatesWithTheStopTime(t *testing.T) {
+	w := newStartWorld(t, 200*time.Millisecond)
+	nb := w.sim.Add(lease.Notebook{Name: "sleepy", Status: lease.StatusStopped})
+	r := command(w.bot, "U0ADMIN", "C0ML", "start sleepy 2h")
+	if len(r.Text) != 0 {
+		t.Errorf("the start was answered %q; the announcement is the answer", r.Text)
+	}
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 || !strings.Contains(ps[0].msg.Text.String(), "@U0ADMIN started sleepy") || !ps[0].msg.InChannel {
+		t.Fatalf("want one announcement in the channel, got %v", ps)
+	}
+	done := w.waitUpdate(t, ps[0], "running")
+	var stop time.Time
+	for _, s := range done.Text {
+		if s.Kind == bot.Time {
+			stop = s.Time
+		}
+	}
+	if got := w.stop(t, nb.ID); stop.IsZero() || !stop.Equal(got) {
+		t.Errorf("the update shows %v, the notebook stops %v", stop, got)
+	}
+	if left := time.Until(stop); left < 110*time.Minute || left > 2*time.Hour {
+		t.Errorf("started for 2h, stops in %v", left)
+	}
+	if n := w.sim.Count(simulator.RouteStart); n != 1 {
+		t.Errorf("%d start calls", n)
+	}
+}
+
+func TestStartRefusals(t *testing.T) {
+	w := newStartWorld(t, 0)
+	running := w.sim.AddRunning("busy", 3*time.Hour)
+	w.sim.Add(lease.Notebook{Name: "idle", Status: lease.StatusStopped})
+	tests := []struct {
+		user, text, want string
+	}{
+		{"U0ADMIN", "start busy", "already running"},
+		{"U0ADMIN", "start idle 9h", "at most 8h"},
+		{"U0ADMIN", "start idle 80h", "at most 72h"},
+		{"U0ADMIN", "start idle 30m", "at least 1h"},
+		{"U0ADMIN", "start idle 4", "needs a unit"},
+		{"U0ALICE", "start idle", "does not allow members to start"}, // the channel's actions are [extend]
+		{"U0BOB", "start idle", "not on this channel"},
+	}
+	for _, tt := range tests {
+		r := command(w.bot, tt.user, "C0ML", tt.text)
+		if !strings.Contains(r.Text.String(), tt.want) || r.InChannel {
+			t.Errorf("%s %q: reply %q, want ephemeral containing %q", tt.user, tt.text, r.Text, tt.want)
+		}
+	}
+	if n := w.sim.Count(simulator.RouteStart); n != 0 {
+		t.Errorf("a refused start reached ModelArts %d times", n)
+	}
+	_ = running
+}
+
+func TestStopAsksThenStopsOnce(t *testing.T) {
+	w := newStartWorld(t, 100*time.Millisecond)
+	nb := w.sim.AddRunning("doomed", 3*time.Hour)
+	r := command(w.bot, "U0ADMIN", "C0ML", "stop doomed")
+	if r.InChannel || len(r.Buttons) != 2 || r.Buttons[0].Label != "Stop now" || !r.Buttons[0].Danger {
+		t.Fatalf("stop should ask for confirmation first: %+v", r)
+	}
+	if w.sim.Count(simulator.RouteStop) != 0 {
+		t.Fatal("stop was called before the confirmation")
+	}
+	// A double click, and a click by someone who may not stop notebooks.
+	if got := press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: "eph", Action: r.Buttons[0].Action, Value: r.Buttons[0].Value}); got == nil || !strings.Contains(got.Text.String(), "does not allow") {
+		t.Errorf("a member without the stop action: %v", got)
+	}
+	var wg sync.WaitGroup
+	replies := make([]*bot.Message, 2)
+	for i := range replies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i] = press(w.bot, testClick{User: "U0ADMIN", Channel: "C0ML", Ref: "eph", Action: r.Buttons[0].Action, Value: r.Buttons[0].Value})
+		}()
+	}
+	wg.Wait()
+	if n := w.sim.Count(simulator.RouteStop); n != 1 {
+		t.Errorf("%d stop calls after a double click, want 1", n)
+	}
+	stopped, already := 0, 0
+	for _, m := range replies {
+		switch s := m.Text.String(); {
+		case strings.Contains(s, "Stopped doomed"):
+			stopped++
+		case strings.Contains(s, "already"):
+			already++
+		}
+	}
+	if stopped != 1 || already != 1 {
+		t.Errorf("replies %v %v: want one stopped, one already", replies[0].Text, replies[1].Text)
+	}
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 || !strings.Contains(ps[0].msg.Text.String(), "@U0ADMIN stopped doomed") {
+		t.Errorf("want one announcement of the stop, got %v", ps)
+	}
+	cur, _ := w.sim.Notebook(nb.ID)
+	if cur.Running() {
+		t.Error("the notebook still runs")
+	}
+	// Cancel changes nothing.
+	other := w.sim.AddRunning("spared", 3*time.Hour)
+	r = command(w.bot, "U0ADMIN", "C0ML", "stop spared")
+	if got := press(w.bot, testClick{User: "U0ADMIN", Channel: "C0ML", Ref: "eph2", Action: r.Buttons[1].Action, Value: r.Buttons[1].Value}); got == nil || !strings.Contains(got.Text.String(), "Cancelled") {
+		t.Errorf("cancel answered %v", got)
+	}
+	if cur, _ := w.sim.Notebook(other.ID); !cur.Running() || w.sim.Count(simulator.RouteStop) != 1 {
+		t.Error("cancel stopped the notebook")
+	}
+}
+
+// homeChat is a recChat with a home view.
+type homeChat struct {
+	*recChat
+	mu    sync.Mutex
+	homes map[string][]bot.Home
+}
+
+func (h *homeChat) PublishHome(_ context.Context, user string, v bot.Home) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.homes[user] = append(h.homes[user], v)
+	return nil
+}
+
+func (h *homeChat) last(user string) (bot.Home, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	vs := h.homes[user]
+	if len(vs) == 0 {
+		return bot.Home{}, 0
+	}
+	return vs[len(vs)-1], len(vs)
+}
+
+func TestHomeShowsOwnAndChannelNotebooksAndRefreshesAfterAClick(t *testing.T) {
+	const cfg = `modelarts:
+  endpoint: %[1]s
+  project_id: %[2]s
+defaults:
+  extend_buttons: [1h, 4h]
+channels:
+  C0TEAM:
+    users: [U0ALICE]
+    notebooks: ["team-*"]
+`
+	w := newWorldWith(t, cfg)
+	hc := &homeChat{recChat: w.chat, homes: map[string][]bot.Home{}}
+	w.opts.Chat = hc
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	now := w.clk.Now()
+	mk := func(name, owner string, left time.Duration) lease.Notebook {
+		return w.sim.Add(lease.Notebook{Name: name, Status: lease.StatusRunning, User: lease.User{Name: owner},
+			Lease: lease.Lease{CreateAt: now.Add(-time.Hour).UnixMilli(), Duration: (time.Hour + left).Milliseconds(), Enable: true}})
+	}
+	own := mk("alice-solo", "alice-iam", 2*time.Hour)
+	team := mk("team-x", "bob-iam", 3*time.Hour)
+	other := mk("carols", "carol-iam", 3*time.Hour)
+	w.bot.Handle(context.Background(), bot.Event{Kind: bot.HomeOpenedEvent, User: "U0ALICE", Surface: bot.InHome})
+	h, n := hc.last("U0ALICE")
+	if n != 1 {
+		t.Fatalf("%d home views published on open, want 1", n)
+	}
+	text := fmt.Sprint(h.Items)
+	_ = own
+	if !strings.Contains(text, team.ID) || strings.Contains(text, other.ID) {
+		t.Errorf("the home shows the wrong notebooks: %s", text)
+	}
+	var btn bot.Button
+	for _, it := range h.Items {
+		if strings.Contains(it.Text.String(), team.ID) {
+			btn = it.Buttons[0]
+		}
+	}
+	before := w.stop(t, team.ID)
+	click := bot.Event{Kind: bot.ClickEvent, User: "U0ALICE", Surface: bot.InHome, Action: btn.Action, Value: btn.Value}
+	w.bot.Handle(context.Background(), click)
+	w.bot.Handle(context.Background(), click) // a double click extends once
+	if got := w.stop(t, team.ID); !got.Equal(before.Add(time.Hour)) {
+		t.Errorf("stop %v, want +1h from %v", got, before)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, n := hc.last("U0ALICE"); n >= 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, n := hc.last("U0ALICE"); n < 2 {
+		t.Error("the home view was not refreshed after the click")
+	}
+	// Someone with no route to the notebook changes nothing.
+	bob := click
+	bob.User = "U0BOB"
+	if r := w.bot.Handle(context.Background(), bob); r == nil || r.Message.InChannel {
+		t.Errorf("a stranger's home click was answered %v", r)
+	}
+	if got := w.stop(t, team.ID); !got.Equal(before.Add(time.Hour)) {
+		t.Error("a stranger's click changed the stop time")
+	}
+	_ = json.Marshal
+}
