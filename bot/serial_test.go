@@ -91,7 +91,10 @@ func TestClickAndCommandOnOneNotebookSerialize(t *testing.T) {
 	w.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Latency: 500 * time.Millisecond, Times: 1})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value}) }()
+	go func() {
+		defer wg.Done()
+		press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	}()
 	go func() {
 		defer wg.Done()
 		time.Sleep(100 * time.Millisecond)

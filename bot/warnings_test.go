@@ -72,7 +72,7 @@ func (r *recChat) TimeZone(context.Context, string) (*time.Location, error) {
 	}
 	return time.UTC, nil
 }
-func (r *recChat) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
+func (r *recChat) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
 
 // testClick is a press on a button in a channel.
 type testClick struct{ User, Channel, Ref, Action, Value string }
