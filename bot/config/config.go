@@ -1,4 +1,4 @@
-// Package config reads and validates leasebot's YAML config file (SPEC §3).
+// Package config reads and validates leasebot's YAML config file.
 //
 // Parse collects every problem it finds, each with its line, and refuses the
 // whole file if there is any: the bot must not start on a config it does not
@@ -128,8 +128,8 @@ type Defaults struct {
 // Channel is one entry under `channels`, with defaults applied.
 type Channel struct {
 	ID            string
-	Users         []string        // U…/W… user IDs
-	Groups        []string        // S… user-group IDs
+	Users         []string        // chat user IDs
+	Groups        []string        // chat user-group IDs
 	Notebooks     []string        // selectors: "*", notebook IDs, name globs (path.Match), "tag:key=value"
 	MaxExtend     time.Duration   // effective: channel override or default
 	WarnBefore    []time.Duration // effective; sorted descending, deduplicated
@@ -148,18 +148,33 @@ func (c *Channel) Allows(a Action) bool { return slices.Contains(c.Actions, a) }
 
 // Load reads the file at path and parses it with Parse.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith reads the file at path and parses it with ParseWith.
+func LoadWith(path string, o Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	return ParseWith(data, path, o)
 }
 
-// Parse reads a config file's contents. path is used in error messages and
+// Parse is ParseWith with the plain ID rules: it accepts any short ID, so
+// that tests, the demo and other chats can use it; the bot itself passes its
+// chat's rules to ParseWith.
+func Parse(data []byte, path string) (*Config, error) {
+	return ParseWith(data, path, Options{})
+}
+
+// ParseWith reads a config file's contents. path is used in messages and
 // stored in Config.Path. On any problem it returns a nil Config and an
 // Errors listing every problem found, sorted by line.
-func Parse(data []byte, path string) (*Config, error) {
-	p := &parser{path: path}
+func ParseWith(data []byte, path string, o Options) (*Config, error) {
+	p := &parser{path: path, ids: o.IDs}
+	if p.ids == nil {
+		p.ids = plainIDs{}
+	}
 	cfg := p.parse(data)
 	if len(p.errs) > 0 {
 		es := p.errs.sorted()

@@ -9,7 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 )
+
+// slack reads configs with Slack's ID rules, as the bot does.
+var slack = Options{IDs: slackid.Rules{}}
 
 // head is a valid config up to the first channel's body; the channel key
 // C0ML is on line 5, so a channel body starts on line 6.
@@ -27,7 +32,7 @@ const valid = head + `    users: [U0ALICE]
 
 func mustParse(t *testing.T, src string) *Config {
 	t.Helper()
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err != nil {
 		t.Fatalf("Parse: unexpected error:\n%v", err)
 	}
@@ -39,7 +44,7 @@ func mustParse(t *testing.T, src string) *Config {
 
 func parseErrs(t *testing.T, src string) Errors {
 	t.Helper()
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err == nil {
 		t.Fatalf("Parse: no error for\n%s", src)
 	}
@@ -491,7 +496,7 @@ func TestAliases(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	c, err := Load(filepath.Join("testdata", "example.yml"))
+	c, err := LoadWith(filepath.Join("testdata", "example.yml"), slack)
 	if err != nil {
 		t.Fatalf("example.yml: %v", err)
 	}
@@ -630,7 +635,7 @@ func TestLimits(t *testing.T) {
 func TestInheritedButtonsOverChannelMaxAreDropped(t *testing.T) {
 	src := "modelarts:\n  endpoint: https://m.example.com\n  project_id: 0123456789abcdef0123456789abcdef\n" +
 		"channels:\n  C0ML:\n    users: [U0A]\n    notebooks: [\"*\"]\n    max_extend: 2h\n"
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err != nil {
 		t.Fatal(err)
 	}

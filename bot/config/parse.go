@@ -65,6 +65,7 @@ const (
 
 type parser struct {
 	path    string
+	ids     IDRules
 	errs    Errors
 	dropped int // problems not reported beyond maxErrors
 	work    int // entries and items visited so far
@@ -135,7 +136,7 @@ func (p *parser) parse(data []byte) *Config {
 	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}, Store: Store{Path: DefaultStorePath}}
 	cfg.ModelArts = p.modelArts(top["modelarts"])
 	if e := top["admins"]; e != nil {
-		cfg.Admins = p.ids(*e, "at the top level", userID)
+		cfg.Admins = p.idList(*e, "at the top level", UserID)
 	}
 	defs, src := p.defaults(top["defaults"])
 	if defs.OwnerMaxExtend == 0 {
@@ -644,7 +645,7 @@ func (p *parser) channels(e *entry, cfg *Config, src defaultSources) {
 func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 	id := e.key
 	valid := true
-	if why := idProblem(id, channelID); why != "" {
+	if why := p.idProblem(ChannelID, id); why != "" {
 		p.errf(e.k, "%s under channels %s", quote(id), why)
 		valid = false
 	}
@@ -680,9 +681,9 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 	for _, f := range p.entries(m, where) {
 		switch f.key {
 		case "users":
-			ch.Users = p.idsSeen(f, where, userID, seen)
+			ch.Users = p.idsSeen(f, where, UserID, seen)
 		case "groups":
-			ch.Groups = p.idsSeen(f, where, groupID, seen)
+			ch.Groups = p.idsSeen(f, where, GroupID, seen)
 		case "notebooks":
 			var n int
 			ch.Notebooks, n = p.selectors(f, where)
@@ -715,7 +716,7 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 		return
 	}
 	if aclSeen == 0 {
-		p.errf(e.k, "channel %s has an empty ACL: name at least one user (users: [U…]) or user group (groups: [S…]); admins alone do not open a channel", name)
+		p.errf(e.k, "channel %s has an empty ACL: name at least one user (users) or user group (groups); admins alone do not open a channel", name)
 	}
 	if nbSeen == 0 {
 		p.errf(e.k, "channel %s has no notebooks selectors: add notebooks: [\"*\"] for every notebook, or list notebook IDs, name globs (\"team-a-*\") or \"tag:key=value\"", name)
@@ -756,18 +757,20 @@ func (p *parser) checkButtons(ch *Channel, where string, maxLine int, buttonLine
 	ch.ExtendButtons = kept
 }
 
-// ids reads a list of Slack IDs of one kind.
-func (p *parser) ids(e entry, where string, kind idKind) []string {
+// idList reads a list of chat IDs of one kind.
+func (p *parser) idList(e entry, where string, kind IDKind) []string {
 	return p.idsSeen(e, where, kind, func(int) {})
 }
 
-func (p *parser) idsSeen(e entry, where string, kind idKind, seen func(int)) []string {
-	items, n := p.list(e, where, kind.plural, kind.example)
+// idsSeen reads a list of chat IDs of one kind, deduplicated; seen is told
+// how many entries were written, valid or not.
+func (p *parser) idsSeen(e entry, where string, kind IDKind, seen func(int)) []string {
+	items, n := p.list(e, where, kindPlural(kind), p.example(kind))
 	seen(n)
 	var out []string
 	have := map[string]bool{}
 	for _, it := range items {
-		if why := idProblem(it.Value, kind); why != "" {
+		if why := p.idProblem(kind, it.Value); why != "" {
 			p.errf(it, "%s %s: %s %s", e.key, where, quote(it.Value), why)
 			continue
 		}
