@@ -331,7 +331,7 @@ func TestSecretKeyNames(t *testing.T) {
 			t.Errorf("isSecretKey(%q) = false", k)
 		}
 	}
-	for _, k := range append(append(append(slices.Clone(topKeys), modelArtsKeys...), defaultsKeys...), channelKeys...) {
+	for _, k := range append(append(append(append(append(slices.Clone(topKeys), modelArtsKeys...), storeKeys...), defaultsKeys...), channelKeys...), approversKeys...) {
 		if isSecretKey(k) {
 			t.Errorf("isSecretKey(%q) = true for a known key", k)
 		}
@@ -510,13 +510,23 @@ func TestExample(t *testing.T) {
 	if c.Channels["C0OPS"].Warn {
 		t.Error("C0OPS warn should be false")
 	}
+	if !slices.Equal(ml.Actions, Actions()) || ml.MaxKeep != 7*24*time.Hour || ml.Approvers.Empty() || ml.ApprovalMax != 24*time.Hour {
+		t.Errorf("C0ML = %+v", ml)
+	}
+	if len(c.People) == 0 || c.Store.Path == DefaultStorePath || c.Defaults.HistoryDays != DefaultHistoryDays {
+		t.Errorf("example config = %+v", c)
+	}
+	// The only note is the deprecated state_file, kept in the example to document it.
+	if len(c.Notes) != 1 || !strings.Contains(c.Notes[0].Msg, "state_file is deprecated") {
+		t.Errorf("example notes = %v", c.Notes)
+	}
 	// Every documented key appears in the example.
 	data, err := fs.ReadFile(osDirFS("testdata"), "example.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range append(append(append(slices.Clone(topKeys), modelArtsKeys...), defaultsKeys...), channelKeys...) {
-		if !strings.Contains(string(data), "\n  "+k+":") && !strings.Contains(string(data), "\n    "+k+":") && !strings.Contains(string(data), "\n"+k+":") {
+	for _, k := range append(append(append(append(append(slices.Clone(topKeys), modelArtsKeys...), storeKeys...), defaultsKeys...), channelKeys...), approversKeys...) {
+		if !strings.Contains(string(data), "\n  "+k+":") && !strings.Contains(string(data), "\n      "+k+":") && !strings.Contains(string(data), "\n    "+k+":") && !strings.Contains(string(data), "\n"+k+":") {
 			t.Errorf("example.yml lacks key %s", k)
 		}
 	}

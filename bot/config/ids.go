@@ -99,3 +99,11 @@ func (p *parser) idProblem(kind IDKind, id string) string {
 func (p *parser) example(kind IDKind) string {
 	return "[" + strings.Join(p.ids.Examples(kind), ", ") + "]"
 }
+
+// oneExample returns one sample ID of the kind.
+func (p *parser) oneExample(kind IDKind) string {
+	if ex := p.ids.Examples(kind); len(ex) > 0 {
+		return ex[0]
+	}
+	return kindName(kind) + " ID"
+}

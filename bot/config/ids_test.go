@@ -11,7 +11,7 @@ import (
 // Parse without a chat's rules accepts any short word as an ID, and still
 // refuses blanks, spaces, control characters and long values.
 func TestPlainIDRules(t *testing.T) {
-	src := strings.Replace(strings.Replace(valid, "C0ML:", "general:", 1), "U0ALICE", "alice.smith", 1) + "    groups: [data-science]\n"
+	src := strings.Replace(valid, "C0ML:", "general:", 1) + "    groups: [data-science]\n    approvers: {users: [carol]}\npeople:\n  alice: alice.smith\n"
 	for _, c := range []func() (*Config, error){
 		func() (*Config, error) { return Parse([]byte(src), "leasebot.yml") },
 		func() (*Config, error) { return ParseWith([]byte(src), "leasebot.yml", Options{}) },
@@ -20,7 +20,7 @@ func TestPlainIDRules(t *testing.T) {
 		if err != nil {
 			t.Fatalf("plain rules: %v", err)
 		}
-		if ch, ok := cfg.Channel("general"); !ok || ch.Users[0] != "alice.smith" {
+		if ch, ok := cfg.Channel("general"); !ok || ch.Users[0] != "U0ALICE" || cfg.People["alice"] != "alice.smith" {
 			t.Errorf("config = %+v", cfg)
 		}
 	}
@@ -36,6 +36,7 @@ func TestPlainIDRules(t *testing.T) {
 		{head + "    groups: [" + long + "]\n    notebooks: [x]\n", 6, "is not a user-group ID: it is longer than 64 characters"},
 		{head + "    users: \"U0A\"\n    notebooks: [x]\n", 6, "must be a list of user IDs, e.g. [USER-ID, OTHER-USER-ID]; got a string"},
 		{strings.Replace(valid, "C0ML:", "'my channel':", 1), 5, `"my channel" under channels is not a channel ID`},
+		{valid + "people:\n  alice:\n", 9, "write the chat user ID of that owner, e.g. USER-ID"},
 	} {
 		_, err := Parse([]byte(tt.src), "leasebot.yml")
 		var es Errors
@@ -60,7 +61,7 @@ func (echoRules) Examples(IDKind) []string { return nil }
 func TestIDRulesAnswersAreSanitised(t *testing.T) {
 	const secret = "Sup3rS3cretValue0xDEADbeefCAFE"
 	src := strings.Replace(valid, "C0ML:", "okC:", 1)
-	src = strings.Replace(src, "[U0ALICE]", "[okA, bad, "+secret+"]", 1) + "    groups: ok\n"
+	src = strings.Replace(src, "[U0ALICE]", "[okA, bad, "+secret+"]", 1) + "    groups: ok\npeople:\n  alice:\n"
 	_, err := ParseWith([]byte(src), "leasebot.yml", Options{IDs: echoRules{}})
 	var es Errors
 	if !errors.As(err, &es) {
@@ -71,6 +72,7 @@ func TestIDRulesAnswersAreSanitised(t *testing.T) {
 		`users in channel okC: "bad" is wrong: bad is no user`,
 		"is not a user ID: it looks like a secret (a token or key), which never belongs in the config file",
 		"groups in channel okC must be a list of user-group IDs, e.g. []; got a string",
+		`people "alice" has no value: write the chat user ID of that owner, e.g. user ID`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("errors lack %q:\n%s", want, s)
