@@ -565,12 +565,25 @@ modelarts:
   iam_endpoint:  (none: AK/SK auth only)
   list_all:      false (watching the credentials' own notebooks)
 admins:          U0ADMIN
+store:
+  path:          leasebot.db (SQLite; LEASEBOT_DATABASE_URL, when set, overrides it with PostgreSQL)
 defaults:
   max_extend:    8h
   warn_before:   30m, 10m
   extend_buttons: +1h, +4h, Let it stop
   poll_interval: 1m
-  state_file:    (none: warnings may repeat after a restart)
+  history_days:  90
+  start_duration: 4h (a start without a duration; at most a channel's max_extend)
+  actions:       extend
+  max_keep:      0 (keep off)
+  approval_max:  72h
+  approval_ttl:  1h
+owners (their own notebooks, from a direct message or the app's home):
+  notify_owner:  false (warnings go to channels only)
+  max_extend:    8h
+  actions:       extend
+  max_keep:      0 (keep off)
+people: (none: no notebook owner is reached directly)
 channels: 2 (every other channel and every direct message is refused)
 
 channel C0A (line 12)
@@ -578,7 +591,10 @@ channel C0A (line 12)
   groups:        S0DATASCI
   admins:        U0ADMIN
   notebooks:     * (every notebook)
+  actions:       extend (admins may do all)
   max_extend:    4h
+  max_keep:      0 (keep off)
+  approvals:     none (an extension over max_extend is refused)
   warn:          on, 30m, 10m before the stop time
   buttons:       +1h, +4h, Let it stop
 
@@ -587,7 +603,10 @@ channel G0B (line 8)
   groups:        (none)
   admins:        U0ADMIN
   notebooks:     team-b-* (name glob), tag:team=b (tag)
+  actions:       extend (admins may do all)
   max_extend:    8h
+  max_keep:      0 (keep off)
+  approvals:     none (an extension over max_extend is refused)
   warn:          off
 `
 	if got != want {

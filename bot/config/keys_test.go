@@ -607,3 +607,105 @@ func TestNewKeysLimits(t *testing.T) {
 		t.Errorf("people aliased into defaults: %v", err)
 	}
 }
+
+func TestDescribeNewSettings(t *testing.T) {
+	src := `modelarts:
+  endpoint: https://modelarts.example.com
+  project_id: 0123456789abcdef0123456789abcdef
+admins: [U0ADMIN]
+people:
+  bob: U0BOB
+  alice: U0ALICE
+  9f8e7d6c5b4a39281706f5e4d3c2b1a0: U0ALICE
+store:
+  path: /data/leasebot.db
+defaults:
+  state_file: state.json
+  history_days: 30
+  notify_owner: true
+  owner_actions: [extend, keep, stop]
+  owner_max_keep: 3d
+  start_duration: 2h
+  max_keep: 7d
+  approval_ttl: 2h
+channels:
+  C0A:
+    users: [U0ALICE]
+    notebooks: ["*"]
+    max_extend: 4h
+    approvers:
+      users: [U0CAROL]
+      groups: [S0LEADS]
+    approval_max: 24h
+  C0B:
+    groups: [S0OPS]
+    notebooks: ["*"]
+    actions: []
+    max_keep: 0
+    warn: false
+`
+	got := mustParse(t, src).Describe()
+	want := `config leasebot.yml
+modelarts:
+  endpoint:      https://modelarts.example.com
+  project_id:    0123456789abcdef0123456789abcdef
+  iam_endpoint:  (none: AK/SK auth only)
+  list_all:      false (watching the credentials' own notebooks)
+admins:          U0ADMIN
+store:
+  path:          /data/leasebot.db (SQLite; LEASEBOT_DATABASE_URL, when set, overrides it with PostgreSQL)
+defaults:
+  max_extend:    8h
+  warn_before:   30m, 10m
+  extend_buttons: +1h, +4h, Let it stop
+  poll_interval: 1m
+  state_file:    state.json (deprecated: imported into the store once, then renamed state.json.imported)
+  history_days:  30
+  start_duration: 2h (a start without a duration; at most a channel's max_extend)
+  actions:       extend, keep
+  max_keep:      7d (a keep may end at most this far ahead)
+  approval_max:  72h
+  approval_ttl:  2h
+owners (their own notebooks, from a direct message or the app's home):
+  notify_owner:  true (warnings also go to the owner by direct message)
+  max_extend:    8h
+  actions:       extend, keep, stop
+  max_keep:      3d (a keep may end at most this far ahead)
+people: 3 (IAM user name or ID -> user)
+  9f8e7d6c5b4a39281706f5e4d3c2b1a0 -> U0ALICE
+  alice -> U0ALICE
+  bob -> U0BOB
+channels: 2 (every other channel and every direct message is refused)
+
+channel C0A (line 21)
+  users:         U0ALICE
+  groups:        (none)
+  admins:        U0ADMIN
+  notebooks:     * (every notebook)
+  actions:       extend, keep (admins may do all)
+  max_extend:    4h
+  max_keep:      7d (a keep may end at most this far ahead)
+  approvers:     users U0CAROL; groups S0LEADS (and admins)
+  approval_max:  24h (extensions over 4h and up to 24h may be asked for)
+  approval_ttl:  2h (an undecided request expires then)
+  warn:          on, 30m, 10m before the stop time
+  buttons:       +1h, +4h, Let it stop
+
+channel C0B (line 29)
+  users:         (none)
+  groups:        S0OPS
+  admins:        U0ADMIN
+  notebooks:     * (every notebook)
+  actions:       none: members may only read (admins may do all)
+  max_extend:    8h
+  max_keep:      0 (keep off)
+  approvals:     none (an extension over max_extend is refused)
+  warn:          off
+
+notes: 1
+  leasebot.yml:12: state_file is deprecated: its warnings are imported into the store once and the file is renamed "state.json.imported"; remove the key
+`
+	if got != want {
+		t.Errorf("Describe() =\n%s\nwant\n%s", got, want)
+	}
+}
