@@ -84,10 +84,15 @@ func (p *parser) historyDays(e entry, where string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	if digits := strings.TrimPrefix(s, "-"); digits != "" && strings.Trim(digits, "0123456789") == "" && e.v.ShortTag() != "!!int" {
-		// Too many digits for an integer.
-		p.errf(e.v, "%s %s is too large: at most %d days (a century)", e.key, where, MaxHistoryDays)
-		return 0, false
+	if digits := strings.TrimPrefix(s, "-"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+		switch e.v.ShortTag() {
+		case "!!str":
+			p.errf(e.v, "%s %s must be a number, not a string: remove the quotes", e.key, where)
+			return 0, false
+		case "!!float": // too many digits for an integer
+			p.errf(e.v, "%s %s is too large: at most %d days (a century)", e.key, where, MaxHistoryDays)
+			return 0, false
+		}
 	}
 	if e.v.ShortTag() == "!!int" {
 		var n int64

@@ -70,6 +70,7 @@ func TestNewKeyErrors(t *testing.T) {
 		{"history_days word", valid + "defaults:\n  history_days: lots\n", 9, `history_days in defaults must be a whole number of days such as 90; got "lots"`, true},
 		{"history_days float", valid + "defaults:\n  history_days: 1.5\n", 9, `must be a whole number of days such as 90; got "1.5"`, true},
 		{"history_days huge", valid + "defaults:\n  history_days: 99999999999999999999999\n", 9, "history_days in defaults is too large: at most 36500 days", true},
+		{"history_days quoted", valid + "defaults:\n  history_days: \"30\"\n", 9, "history_days in defaults must be a number, not a string: remove the quotes", true},
 		{"history_days over", valid + "defaults:\n  history_days: 36501\n", 9, "is too large", true},
 		{"history_days list", valid + "defaults:\n  history_days: [90]\n", 9, "history_days in defaults must be a number of days such as 90; got a list", true},
 		{"history_days in channel", valid + "    history_days: 30\n", 8, "history_days can be set only under defaults", true},
