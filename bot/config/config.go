@@ -1,4 +1,4 @@
-// Package config reads and validates leasebot's YAML config file (SPEC §3).
+// Package config reads and validates leasebot's YAML config file.
 //
 // Parse collects every problem it finds, each with its line, and refuses the
 // whole file if there is any: the bot must not start on a config it does not
@@ -18,6 +18,9 @@ const (
 	// MaxLease is the longest lease ModelArts allows (72 h); max_extend,
 	// warn_before and extend_buttons may not exceed it.
 	MaxLease = 72 * time.Hour
+	// MinLease is the shortest lease ModelArts allows: a stop time is never
+	// set less than an hour away. start_duration may not be shorter.
+	MinLease = time.Hour
 	// DefaultMaxExtend is the largest single extension when defaults.max_extend is unset.
 	DefaultMaxExtend = 8 * time.Hour
 	// DefaultPollInterval is how often the watcher lists notebooks when defaults.poll_interval is unset.
@@ -36,6 +39,12 @@ const (
 	MaxKeepLimit = 30 * 24 * time.Hour
 	// DefaultApprovalTTL is how long a request for approval waits when approval_ttl is unset.
 	DefaultApprovalTTL = time.Hour
+	// MaxApprovalTTL is the longest a request for approval may wait: a
+	// decision a week later is about a notebook that has long moved on.
+	MaxApprovalTTL = 7 * 24 * time.Hour
+	// MaxHistoryDays bounds history_days (a century), so that the retention
+	// period fits in a time.Duration.
+	MaxHistoryDays = 36500
 )
 
 // DefaultWarnBefore returns the warning thresholds used when defaults.warn_before is unset.
@@ -62,7 +71,9 @@ type Config struct {
 }
 
 // Store is the `store` section: where leasebot keeps its state when no
-// database URL is given in the environment.
+// database URL is given in the environment. LEASEBOT_DATABASE_URL, when set,
+// overrides Path with PostgreSQL; that URL carries a password, so it is
+// never a config key (url, dsn or database_url under store is an error).
 type Store struct {
 	Path string // SQLite file; default DefaultStorePath, relative to the working directory
 }
@@ -119,7 +130,7 @@ type Defaults struct {
 	StartDuration time.Duration // lease of a notebook started from chat; default 4h, 1h..72h
 
 	// Channel defaults, inherited by every channel that does not set them.
-	Actions     []Action      // default [extend]
+	Actions     []Action      // default [extend], plus keep if MaxKeep > 0; [] means members may only read
 	MaxKeep     time.Duration // default 0: keep is off; at most 30d
 	ApprovalMax time.Duration // default 72h
 	ApprovalTTL time.Duration // default 1h
@@ -128,14 +139,14 @@ type Defaults struct {
 // Channel is one entry under `channels`, with defaults applied.
 type Channel struct {
 	ID            string
-	Users         []string        // U…/W… user IDs
-	Groups        []string        // S… user-group IDs
+	Users         []string        // chat user IDs
+	Groups        []string        // chat user-group IDs
 	Notebooks     []string        // selectors: "*", notebook IDs, name globs (path.Match), "tag:key=value"
 	MaxExtend     time.Duration   // effective: channel override or default
 	WarnBefore    []time.Duration // effective; sorted descending, deduplicated
 	ExtendButtons []time.Duration // effective; in the order written
 	Warn          bool            // post expiry warnings here; default true
-	Actions       []Action        // what members may change here; default [extend]
+	Actions       []Action        // what members may change here; in the order of Actions(); [] means read only
 	MaxKeep       time.Duration   // how far ahead a keep may end; 0: keep is off here
 	Approvers     Approvers       // who may approve an extension over MaxExtend; empty: nobody
 	ApprovalMax   time.Duration   // the largest extension that may be asked for approval
@@ -148,18 +159,34 @@ func (c *Channel) Allows(a Action) bool { return slices.Contains(c.Actions, a) }
 
 // Load reads the file at path and parses it with Parse.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith reads the file at path and parses it with ParseWith.
+func LoadWith(path string, o Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	return ParseWith(data, path, o)
 }
 
-// Parse reads a config file's contents. path is used in error messages and
-// stored in Config.Path. On any problem it returns a nil Config and an
-// Errors listing every problem found, sorted by line.
+// Parse is ParseWith with the plain ID rules: it accepts any short ID, so
+// that tests, the demo and other chats can use it; the bot itself passes its
+// chat's rules to ParseWith.
 func Parse(data []byte, path string) (*Config, error) {
-	p := &parser{path: path}
+	return ParseWith(data, path, Options{})
+}
+
+// ParseWith reads a config file's contents. path is used in messages and
+// stored in Config.Path. On any problem it returns a nil Config and an
+// Errors listing every problem found, sorted by line; remarks that do not
+// stop the bot are in Config.Notes.
+func ParseWith(data []byte, path string, o Options) (*Config, error) {
+	p := &parser{path: path, ids: o.IDs}
+	if p.ids == nil {
+		p.ids = plainIDs{}
+	}
 	cfg := p.parse(data)
 	if len(p.errs) > 0 {
 		es := p.errs.sorted()
@@ -167,6 +194,10 @@ func Parse(data []byte, path string) (*Config, error) {
 			es = append(es, Error{Path: path, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above first", p.dropped)})
 		}
 		return nil, es
+	}
+	cfg.Notes = p.notes.sorted()
+	if p.droppedNotes > 0 {
+		cfg.Notes = append(cfg.Notes, Error{Path: path, Msg: fmt.Sprintf("%d more notes not shown", p.droppedNotes)})
 	}
 	return cfg, nil
 }

@@ -9,7 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 )
+
+// slack reads configs with Slack's ID rules, as the bot does.
+var slack = Options{IDs: slackid.Rules{}}
 
 // head is a valid config up to the first channel's body; the channel key
 // C0ML is on line 5, so a channel body starts on line 6.
@@ -27,7 +32,7 @@ const valid = head + `    users: [U0ALICE]
 
 func mustParse(t *testing.T, src string) *Config {
 	t.Helper()
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err != nil {
 		t.Fatalf("Parse: unexpected error:\n%v", err)
 	}
@@ -39,7 +44,7 @@ func mustParse(t *testing.T, src string) *Config {
 
 func parseErrs(t *testing.T, src string) Errors {
 	t.Helper()
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err == nil {
 		t.Fatalf("Parse: no error for\n%s", src)
 	}
@@ -326,7 +331,7 @@ func TestSecretKeyNames(t *testing.T) {
 			t.Errorf("isSecretKey(%q) = false", k)
 		}
 	}
-	for _, k := range append(append(append(slices.Clone(topKeys), modelArtsKeys...), defaultsKeys...), channelKeys...) {
+	for _, k := range append(append(append(append(append(slices.Clone(topKeys), modelArtsKeys...), storeKeys...), defaultsKeys...), channelKeys...), approversKeys...) {
 		if isSecretKey(k) {
 			t.Errorf("isSecretKey(%q) = true for a known key", k)
 		}
@@ -491,7 +496,7 @@ func TestAliases(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	c, err := Load(filepath.Join("testdata", "example.yml"))
+	c, err := LoadWith(filepath.Join("testdata", "example.yml"), slack)
 	if err != nil {
 		t.Fatalf("example.yml: %v", err)
 	}
@@ -505,13 +510,23 @@ func TestExample(t *testing.T) {
 	if c.Channels["C0OPS"].Warn {
 		t.Error("C0OPS warn should be false")
 	}
+	if !slices.Equal(ml.Actions, Actions()) || ml.MaxKeep != 7*24*time.Hour || ml.Approvers.Empty() || ml.ApprovalMax != 24*time.Hour {
+		t.Errorf("C0ML = %+v", ml)
+	}
+	if len(c.People) == 0 || c.Store.Path == DefaultStorePath || c.Defaults.HistoryDays != DefaultHistoryDays {
+		t.Errorf("example config = %+v", c)
+	}
+	// The only note is the deprecated state_file, kept in the example to document it.
+	if len(c.Notes) != 1 || !strings.Contains(c.Notes[0].Msg, "state_file is deprecated") {
+		t.Errorf("example notes = %v", c.Notes)
+	}
 	// Every documented key appears in the example.
 	data, err := fs.ReadFile(osDirFS("testdata"), "example.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range append(append(append(slices.Clone(topKeys), modelArtsKeys...), defaultsKeys...), channelKeys...) {
-		if !strings.Contains(string(data), "\n  "+k+":") && !strings.Contains(string(data), "\n    "+k+":") && !strings.Contains(string(data), "\n"+k+":") {
+	for _, k := range append(append(append(append(append(slices.Clone(topKeys), modelArtsKeys...), storeKeys...), defaultsKeys...), channelKeys...), approversKeys...) {
+		if !strings.Contains(string(data), "\n  "+k+":") && !strings.Contains(string(data), "\n      "+k+":") && !strings.Contains(string(data), "\n    "+k+":") && !strings.Contains(string(data), "\n"+k+":") {
 			t.Errorf("example.yml lacks key %s", k)
 		}
 	}
@@ -550,12 +565,25 @@ modelarts:
   iam_endpoint:  (none: AK/SK auth only)
   list_all:      false (watching the credentials' own notebooks)
 admins:          U0ADMIN
+store:
+  path:          leasebot.db (SQLite; LEASEBOT_DATABASE_URL, when set, overrides it with PostgreSQL)
 defaults:
   max_extend:    8h
   warn_before:   30m, 10m
   extend_buttons: +1h, +4h, Let it stop
   poll_interval: 1m
-  state_file:    (none: warnings may repeat after a restart)
+  history_days:  90
+  start_duration: 4h (a start without a duration; at most a channel's max_extend)
+  actions:       extend
+  max_keep:      0 (keep off)
+  approval_max:  72h
+  approval_ttl:  1h
+owners (their own notebooks, from a direct message or the app's home):
+  notify_owner:  false (warnings go to channels only)
+  max_extend:    8h
+  actions:       extend
+  max_keep:      0 (keep off)
+people: (none: no notebook owner is reached directly)
 channels: 2 (every other channel and every direct message is refused)
 
 channel C0A (line 12)
@@ -563,7 +591,10 @@ channel C0A (line 12)
   groups:        S0DATASCI
   admins:        U0ADMIN
   notebooks:     * (every notebook)
+  actions:       extend (admins may do all)
   max_extend:    4h
+  max_keep:      0 (keep off)
+  approvals:     none (an extension over max_extend is refused)
   warn:          on, 30m, 10m before the stop time
   buttons:       +1h, +4h, Let it stop
 
@@ -572,7 +603,10 @@ channel G0B (line 8)
   groups:        (none)
   admins:        U0ADMIN
   notebooks:     team-b-* (name glob), tag:team=b (tag)
+  actions:       extend (admins may do all)
   max_extend:    8h
+  max_keep:      0 (keep off)
+  approvals:     none (an extension over max_extend is refused)
   warn:          off
 `
 	if got != want {
@@ -630,7 +664,7 @@ func TestLimits(t *testing.T) {
 func TestInheritedButtonsOverChannelMaxAreDropped(t *testing.T) {
 	src := "modelarts:\n  endpoint: https://m.example.com\n  project_id: 0123456789abcdef0123456789abcdef\n" +
 		"channels:\n  C0ML:\n    users: [U0A]\n    notebooks: [\"*\"]\n    max_extend: 2h\n"
-	c, err := Parse([]byte(src), "leasebot.yml")
+	c, err := ParseWith([]byte(src), "leasebot.yml", slack)
 	if err != nil {
 		t.Fatal(err)
 	}

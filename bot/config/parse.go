@@ -18,41 +18,85 @@ import (
 
 // Known keys at each level, in the order they are documented.
 var (
-	topKeys       = []string{"modelarts", "admins", "defaults", "channels"}
+	topKeys       = []string{"modelarts", "admins", "people", "store", "defaults", "channels"}
 	modelArtsKeys = []string{"endpoint", "project_id", "iam_endpoint", "list_all"}
-	defaultsKeys  = []string{"max_extend", "warn_before", "extend_buttons", "poll_interval", "state_file"}
-	channelKeys   = []string{"users", "groups", "notebooks", "max_extend", "warn_before", "extend_buttons", "warn"}
+	storeKeys     = []string{"path"}
+	defaultsKeys  = []string{"max_extend", "warn_before", "extend_buttons", "poll_interval", "state_file", "history_days",
+		"notify_owner", "owner_max_extend", "owner_actions", "owner_max_keep", "start_duration",
+		"actions", "max_keep", "approval_max", "approval_ttl"}
+	channelKeys = []string{"users", "groups", "notebooks", "max_extend", "warn_before", "extend_buttons", "warn",
+		"actions", "max_keep", "approvers", "approval_max", "approval_ttl"}
+	approversKeys = []string{"users", "groups"}
 )
+
+// databaseURLHint answers a database URL written in the file.
+const databaseURLHint = "a database URL carries a password, so it never goes in the config file: " +
+	"set LEASEBOT_DATABASE_URL=postgres://… in the environment to keep state in PostgreSQL"
 
 // Keys that belong at another level, with where they go.
 var (
 	topHints = map[string]string{
-		"max_extend":     "max_extend belongs under defaults, or in a channel",
-		"warn_before":    "warn_before belongs under defaults, or in a channel",
-		"extend_buttons": "extend_buttons belongs under defaults, or in a channel",
-		"poll_interval":  "poll_interval belongs under defaults",
-		"state_file":     "state_file belongs under defaults",
-		"endpoint":       "endpoint belongs under modelarts",
-		"project_id":     "project_id belongs under modelarts",
-		"iam_endpoint":   "iam_endpoint belongs under modelarts",
-		"list_all":       "list_all belongs under modelarts",
-		"users":          "users belongs in a channel, under channels",
-		"groups":         "groups belongs in a channel, under channels",
-		"notebooks":      "notebooks belongs in a channel, under channels",
-		"warn":           "warn belongs in a channel, under channels",
+		"max_extend":       "max_extend belongs under defaults, or in a channel",
+		"warn_before":      "warn_before belongs under defaults, or in a channel",
+		"extend_buttons":   "extend_buttons belongs under defaults, or in a channel",
+		"poll_interval":    "poll_interval belongs under defaults",
+		"state_file":       "state_file belongs under defaults",
+		"history_days":     "history_days belongs under defaults",
+		"notify_owner":     "notify_owner belongs under defaults",
+		"owner_max_extend": "owner_max_extend belongs under defaults",
+		"owner_actions":    "owner_actions belongs under defaults",
+		"owner_max_keep":   "owner_max_keep belongs under defaults",
+		"start_duration":   "start_duration belongs under defaults",
+		"actions":          "actions belongs in a channel or under defaults",
+		"max_keep":         "max_keep belongs in a channel or under defaults",
+		"approval_max":     "approval_max belongs in a channel or under defaults",
+		"approval_ttl":     "approval_ttl belongs in a channel or under defaults",
+		"approvers":        "approvers belongs in a channel, under channels",
+		"endpoint":         "endpoint belongs under modelarts",
+		"project_id":       "project_id belongs under modelarts",
+		"iam_endpoint":     "iam_endpoint belongs under modelarts",
+		"list_all":         "list_all belongs under modelarts",
+		"users":            "users belongs in a channel, under channels",
+		"groups":           "groups belongs in a channel, under channels",
+		"notebooks":        "notebooks belongs in a channel, under channels",
+		"warn":             "warn belongs in a channel, under channels",
+		"path":             "path belongs under store: store: {path: leasebot.db}",
+		"database_url":     databaseURLHint,
+		"owners":           "notebook owners are mapped to chat users under people: people: {IAM user name or ID: user ID}",
 	}
 	modelArtsHints = map[string]string{}
-	defaultsHints  = map[string]string{
-		"users":     "users is set per channel, under channels",
-		"groups":    "groups is set per channel, under channels",
-		"notebooks": "notebooks is set per channel, under channels",
-		"warn":      "warn is set per channel, under channels; it defaults to true",
-		"admins":    "admins is a top-level list",
+	storeHints     = map[string]string{
+		"driver": "the store is the SQLite file at path, or PostgreSQL when LEASEBOT_DATABASE_URL is set in the environment",
+		"type":   "the store is the SQLite file at path, or PostgreSQL when LEASEBOT_DATABASE_URL is set in the environment",
+		"file":   "write the SQLite file as path",
+	}
+	defaultsHints = map[string]string{
+		"users":        "users is set per channel, under channels",
+		"groups":       "groups is set per channel, under channels",
+		"notebooks":    "notebooks is set per channel, under channels",
+		"warn":         "warn is set per channel, under channels; it defaults to true",
+		"approvers":    "approvers is set per channel, under channels",
+		"admins":       "admins is a top-level list",
+		"people":       "people is a top-level mapping",
+		"store":        "store is a top-level mapping",
+		"path":         "path belongs under store, a top-level mapping",
+		"database_url": databaseURLHint,
 	}
 	channelHints = map[string]string{
-		"admins":        "admins is a top-level list: admins are allowed everything in every configured channel",
-		"poll_interval": "poll_interval can be set only under defaults",
-		"state_file":    "state_file can be set only under defaults",
+		"admins":           "admins is a top-level list: admins are allowed everything in every configured channel",
+		"poll_interval":    "poll_interval can be set only under defaults",
+		"state_file":       "state_file can be set only under defaults",
+		"history_days":     "history_days can be set only under defaults",
+		"notify_owner":     "notify_owner can be set only under defaults",
+		"owner_max_extend": "owner_max_extend can be set only under defaults",
+		"owner_actions":    "owner_actions can be set only under defaults",
+		"owner_max_keep":   "owner_max_keep can be set only under defaults",
+		"start_duration":   "start_duration can be set only under defaults",
+		"people":           "people is a top-level mapping: it maps notebook owners to chat users for every channel",
+		"store":            "store is a top-level mapping",
+	}
+	approversHints = map[string]string{
+		"admins": "admins may decide every request already; name the other approvers under users or groups",
 	}
 )
 
@@ -65,10 +109,14 @@ const (
 
 type parser struct {
 	path    string
+	ids     IDRules
 	errs    Errors
 	dropped int // problems not reported beyond maxErrors
-	work    int // entries and items visited so far
-	tooMuch bool
+	notes   Errors
+	// droppedNotes counts notes not kept beyond maxErrors.
+	droppedNotes int
+	work         int // entries and items visited so far
+	tooMuch      bool
 	// reported marks lines already reported for every channel inheriting them.
 	reported map[int]bool
 }
@@ -109,6 +157,15 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) {
 	p.errAt(line, format, args...)
 }
 
+// noteAt records a remark that does not stop the bot.
+func (p *parser) noteAt(line int, format string, args ...any) {
+	if len(p.notes) >= maxErrors {
+		p.droppedNotes++
+		return
+	}
+	p.notes = append(p.notes, Error{Path: p.path, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
 func (p *parser) parse(data []byte) *Config {
 	root, ok := p.decode(data)
 	if !ok {
@@ -132,18 +189,15 @@ func (p *parser) parse(data []byte) *Config {
 		}
 	}
 
-	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}, Store: Store{Path: DefaultStorePath}}
+	cfg := &Config{Path: p.path, Channels: map[string]*Channel{}}
 	cfg.ModelArts = p.modelArts(top["modelarts"])
 	if e := top["admins"]; e != nil {
-		cfg.Admins = p.ids(*e, "at the top level", userID)
+		cfg.Admins = p.idList(*e, "at the top level", UserID)
 	}
+	cfg.People = p.people(top["people"])
+	cfg.Store = p.store(top["store"])
 	defs, src := p.defaults(top["defaults"])
-	if defs.OwnerMaxExtend == 0 {
-		defs.OwnerMaxExtend = defs.MaxExtend
-	}
-	if defs.OwnerMaxKeep == 0 {
-		defs.OwnerMaxKeep = defs.MaxKeep
-	}
+	p.owners(&defs, src, len(cfg.People) > 0)
 	cfg.Defaults = defs
 	p.channels(top["channels"], cfg, src)
 	return cfg
@@ -281,6 +335,12 @@ func at(n, fallback *yaml.Node) *yaml.Node {
 // entries returns a mapping's key/value pairs, reporting and dropping
 // non-scalar keys, merge keys, duplicate keys and keys that name secrets.
 func (p *parser) entries(m *yaml.Node, where string) []entry {
+	return p.entriesOf(m, where, true)
+}
+
+// entriesOf is entries; secretNames false lets keys that are data, not
+// config keys (IAM user names under people, say "ci-token-bot"), through.
+func (p *parser) entriesOf(m *yaml.Node, where string, secretNames bool) []entry {
 	var out []entry
 	if !p.visit(len(m.Content)/2, m) {
 		return nil
@@ -301,7 +361,7 @@ func (p *parser) entries(m *yaml.Node, where string) []entry {
 			continue
 		}
 		first[k.Value] = k.Line
-		if isSecretKey(k.Value) {
+		if secretNames && isSecretKey(k.Value) {
 			p.errf(k, "key %s %s names a secret: secrets come only from the environment "+
 				"(SLACK_APP_TOKEN, SLACK_BOT_TOKEN, MODELARTS_AK/MODELARTS_SK, MODELARTS_USERNAME/MODELARTS_PASSWORD/MODELARTS_DOMAIN), "+
 				"never from the config file; remove it", quote(k.Value), where)
@@ -484,11 +544,12 @@ func (p *parser) extendButtons(e entry, where string) (durs, bool) {
 	return ds, true
 }
 
+// maxExtend reads max_extend or owner_max_extend: a lease duration.
 func (p *parser) maxExtend(e entry, where string) (time.Duration, bool) {
 	if _, ok := p.scalar(e, where, "a duration such as 8h"); !ok {
 		return 0, false
 	}
-	return p.leaseDur(e.v, "max_extend "+where)
+	return p.leaseDur(e.v, e.key+" "+where)
 }
 
 func (p *parser) modelArts(e *entry) ModelArts {
@@ -603,20 +664,127 @@ func (p *parser) defaults(e *entry) (Defaults, defaultSources) {
 					p.errf(f.v, "state_file %s is empty: write a file path, or remove the key", where)
 				} else {
 					d.StateFile = s
+					p.noteAt(f.k.Line, "state_file is deprecated: its warnings are imported into the store once and the file is renamed %s; remove the key",
+						quote(s+".imported"))
 				}
+			}
+		case "history_days":
+			if v, ok := p.historyDays(f, where); ok {
+				d.HistoryDays = v
+			}
+		case "notify_owner":
+			if v, ok := p.boolean(f, where); ok {
+				d.NotifyOwner, src.notifyOwner = v, f.k.Line
+			}
+		case "owner_max_extend":
+			if v, ok := p.maxExtend(f, where); ok {
+				d.OwnerMaxExtend, src.ownerMaxExtend = v, f.k.Line
+			}
+		case "owner_actions":
+			if v, ok := p.actions(f, where); ok {
+				d.OwnerActions, src.ownerActions = v, f.k.Line
+			}
+		case "owner_max_keep":
+			if v, ok := p.bounded(f, where, keepBounds); ok {
+				d.OwnerMaxKeep, src.ownerMaxKeep = v, f.k.Line
+			}
+		case "start_duration":
+			if v, ok := p.bounded(f, where, startBounds); ok {
+				d.StartDuration = v
+			}
+		case "actions":
+			if v, ok := p.actions(f, where); ok {
+				d.Actions, src.actions = v, f.k.Line
+			}
+		case "max_keep":
+			if v, ok := p.bounded(f, where, keepBounds); ok {
+				d.MaxKeep, src.maxKeep = v, f.k.Line
+			}
+		case "approval_max":
+			if v, ok := p.bounded(f, where, approvalMaxBounds); ok {
+				d.ApprovalMax = v
+			}
+		case "approval_ttl":
+			if v, ok := p.bounded(f, where, approvalTTLBounds); ok {
+				d.ApprovalTTL = v
 			}
 		default:
 			p.unknown(f, where, defaultsKeys, defaultsHints)
 		}
 	}
+	if src.actions == 0 {
+		d.Actions = defaultActions(d.MaxKeep)
+	}
+	if src.maxExtend > 0 {
+		p.noteShortMaxExtend(src.maxExtend, "max_extend "+where, d.MaxExtend)
+	}
+	if src.ownerMaxExtend > 0 {
+		p.noteShortMaxExtend(src.ownerMaxExtend, "owner_max_extend "+where, d.OwnerMaxExtend)
+	}
 	return d, src
 }
 
+// defaultActions are the actions of a channel (or of defaults) where actions
+// is written nowhere: extend, and keep when max_keep allows keeps, so that
+// setting max_keep alone turns keep on.
+func defaultActions(maxKeep time.Duration) []Action {
+	if maxKeep > 0 {
+		return []Action{ActionExtend, ActionKeep}
+	}
+	return []Action{ActionExtend}
+}
+
 // defaultSources records where the defaults came from, for messages about
-// channels that inherit them. A zero line means the built-in default.
+// channels that inherit them and for defaults that depend on others. A zero
+// line means the key is not written and the built-in default applies.
 type defaultSources struct {
 	maxExtend int
 	buttons   []int
+	actions   int
+	maxKeep   int
+
+	notifyOwner    int
+	ownerMaxExtend int
+	ownerActions   int
+	ownerMaxKeep   int
+}
+
+// owners completes the owner rule: owner_max_extend and owner_max_keep
+// default to max_extend and max_keep of defaults, and settings that cannot
+// take effect are pointed out.
+func (p *parser) owners(d *Defaults, src defaultSources, havePeople bool) {
+	if src.ownerMaxExtend == 0 {
+		d.OwnerMaxExtend = d.MaxExtend
+	}
+	if src.ownerMaxKeep == 0 {
+		d.OwnerMaxKeep = d.MaxKeep
+	}
+	if d.NotifyOwner && !havePeople {
+		p.noteAt(src.notifyOwner, "notify_owner is true but people is empty: leasebot knows no notebook owner to message; "+
+			"map IAM user names or IDs to chat user IDs under people")
+	}
+	hasKeep := slices.Contains(d.OwnerActions, ActionKeep)
+	switch {
+	case hasKeep && d.OwnerMaxKeep == 0:
+		p.noteAt(src.ownerActions, "owner_actions in defaults includes keep but owner_max_keep is 0 (keep off): every keep by an owner will be refused; "+
+			"set owner_max_keep (or max_keep in defaults), or drop keep from owner_actions")
+	case !hasKeep && src.ownerMaxKeep > 0 && d.OwnerMaxKeep > 0:
+		p.noteAt(src.ownerMaxKeep, "owner_max_keep in defaults is %s but owner_actions lacks keep: owners cannot keep; add keep to owner_actions, or remove owner_max_keep",
+			long(d.OwnerMaxKeep))
+	}
+}
+
+// noteShortMaxExtend points out a largest extension under ModelArts'
+// shortest lease. It is allowed, but ModelArts cannot set a stop time less
+// than an hour away, and raising the stop time to an hour would go beyond
+// the limit.
+func (p *parser) noteShortMaxExtend(line int, what string, d time.Duration) {
+	if d >= MinLease {
+		return
+	}
+	p.noteAt(line, "%s is %s, shorter than ModelArts' shortest lease (%s): ModelArts cannot set a stop time less than %s away, "+
+		"so when a notebook has less than an hour left, an extension that does not reach %s from now is refused rather than raised beyond %s",
+		what, duration.Format(d), duration.Format(MinLease), duration.Format(MinLease), duration.Format(MinLease), duration.Format(d))
 }
 
 func (p *parser) channels(e *entry, cfg *Config, src defaultSources) {
@@ -644,7 +812,7 @@ func (p *parser) channels(e *entry, cfg *Config, src defaultSources) {
 func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 	id := e.key
 	valid := true
-	if why := idProblem(id, channelID); why != "" {
+	if why := p.idProblem(ChannelID, id); why != "" {
 		p.errf(e.k, "%s under channels %s", quote(id), why)
 		valid = false
 	}
@@ -674,15 +842,20 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 		aclSeen, nbSeen int
 		maxLine         int   // line of this channel's max_extend, 0 if inherited
 		buttonLines     []int // lines of this channel's extend_buttons, nil if inherited
-		bad             = !valid
-		seen            = func(n int) { aclSeen += n }
+		// Lines of this channel's own keys, 0 if inherited.
+		actionsLine, keepLine, approversLine, approvalMaxLine, approvalTTLLine int
+		// bad is set when a value the buttons check compares is wrong, and
+		// badLimits when one the approvals check compares is.
+		bad       = !valid
+		badLimits bool
+		seen      = func(n int) { aclSeen += n }
 	)
 	for _, f := range p.entries(m, where) {
 		switch f.key {
 		case "users":
-			ch.Users = p.idsSeen(f, where, userID, seen)
+			ch.Users = p.idsSeen(f, where, UserID, seen)
 		case "groups":
-			ch.Groups = p.idsSeen(f, where, groupID, seen)
+			ch.Groups = p.idsSeen(f, where, GroupID, seen)
 		case "notebooks":
 			var n int
 			ch.Notebooks, n = p.selectors(f, where)
@@ -691,7 +864,7 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 			if v, ok := p.maxExtend(f, where); ok {
 				ch.MaxExtend, maxLine = v, f.k.Line
 			} else {
-				bad = true
+				bad, badLimits = true, true
 			}
 		case "warn_before":
 			if v, ok := p.warnBefore(f, where); ok {
@@ -707,6 +880,30 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 			}
 		case "warn":
 			ch.Warn, _ = p.boolean(f, where)
+		case "actions":
+			if v, ok := p.actions(f, where); ok {
+				ch.Actions, actionsLine = v, f.k.Line
+			}
+		case "max_keep":
+			if v, ok := p.bounded(f, where, keepBounds); ok {
+				ch.MaxKeep, keepLine = v, f.k.Line
+			}
+		case "approvers":
+			if v, ok := p.approvers(f, where); ok {
+				ch.Approvers, approversLine = v, f.k.Line
+			} else {
+				badLimits = true
+			}
+		case "approval_max":
+			if v, ok := p.bounded(f, where, approvalMaxBounds); ok {
+				ch.ApprovalMax, approvalMaxLine = v, f.k.Line
+			} else {
+				badLimits = true
+			}
+		case "approval_ttl":
+			if v, ok := p.bounded(f, where, approvalTTLBounds); ok {
+				ch.ApprovalTTL, approvalTTLLine = v, f.k.Line
+			}
 		default:
 			p.unknown(f, where, channelKeys, channelHints)
 		}
@@ -715,7 +912,7 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 		return
 	}
 	if aclSeen == 0 {
-		p.errf(e.k, "channel %s has an empty ACL: name at least one user (users: [U…]) or user group (groups: [S…]); admins alone do not open a channel", name)
+		p.errf(e.k, "channel %s has an empty ACL: name at least one user (users) or user group (groups); admins alone do not open a channel", name)
 	}
 	if nbSeen == 0 {
 		p.errf(e.k, "channel %s has no notebooks selectors: add notebooks: [\"*\"] for every notebook, or list notebook IDs, name globs (\"team-a-*\") or \"tag:key=value\"", name)
@@ -724,9 +921,76 @@ func (p *parser) channel(e entry, cfg *Config, src defaultSources) {
 		// Buttons appear only on warnings.
 		p.checkButtons(ch, where, maxLine, buttonLines, src)
 	}
+	if maxLine > 0 {
+		p.noteShortMaxExtend(maxLine, "max_extend "+where, ch.MaxExtend)
+	}
+	if actionsLine == 0 && src.actions == 0 {
+		// With actions written nowhere, max_keep alone turns keep on.
+		ch.Actions = defaultActions(ch.MaxKeep)
+	}
+	p.checkKeep(ch, name, actionsLine, keepLine, src)
+	if !badLimits {
+		p.checkApprovals(ch, where, maxLine, approversLine, approvalMaxLine, approvalTTLLine)
+	}
 	if valid {
 		cfg.Channels[id] = ch
 	}
+}
+
+// checkKeep points out a channel whose keep setting cannot take effect: keep
+// allowed with max_keep 0, or max_keep set without keep among the actions.
+// A remark about values the channel inherits from defaults is made at the
+// line under defaults, once for all channels.
+func (p *parser) checkKeep(ch *Channel, name string, actionsLine, keepLine int, src defaultSources) {
+	line, who := actionsLine, "channel "+name
+	if line == 0 {
+		line = keepLine
+	}
+	if line == 0 {
+		line, who = max(src.actions, src.maxKeep), "defaults"
+	}
+	switch keep := ch.Allows(ActionKeep); {
+	case keep && ch.MaxKeep == 0:
+		p.noteAt(line, "%s: actions include keep but max_keep is 0 (keep off): every keep by a member will be refused; set max_keep, or drop keep from actions", who)
+	case !keep && ch.MaxKeep > 0:
+		p.noteAt(line, "%s: max_keep is %s but actions lack keep: members cannot keep notebooks (admins can); add keep to actions, or set max_keep: 0",
+			who, long(ch.MaxKeep))
+	}
+}
+
+// checkApprovals makes sure a channel with approvers can be asked anything:
+// only an extension over max_extend and within approval_max goes to them.
+// approval_max and approval_ttl written in a channel without approvers are
+// pointed out, as they do nothing there.
+func (p *parser) checkApprovals(ch *Channel, where string, maxLine, approversLine, approvalMaxLine, approvalTTLLine int) {
+	if ch.Approvers.Empty() {
+		if approvalMaxLine > 0 {
+			p.noteAt(approvalMaxLine, "approval_max %s has no effect: the channel names no approvers", where)
+		}
+		if approvalTTLLine > 0 {
+			p.noteAt(approvalTTLLine, "approval_ttl %s has no effect: the channel names no approvers", where)
+		}
+		return
+	}
+	if ch.ApprovalMax > ch.MaxExtend {
+		return
+	}
+	from := func(line int) string {
+		if line > 0 {
+			return ""
+		}
+		return " (from defaults)"
+	}
+	line := approvalMaxLine
+	if line == 0 {
+		line = maxLine
+	}
+	if line == 0 {
+		line = approversLine
+	}
+	p.errAt(line, "approval_max %s%s is %s, not more than max_extend %s%s: only an extension over max_extend and within approval_max "+
+		"can be asked for approval, so the approvers could never be asked; raise approval_max (at most %s) or lower max_extend",
+		where, from(approvalMaxLine), duration.Format(ch.ApprovalMax), duration.Format(ch.MaxExtend), from(maxLine), duration.Format(MaxLease))
 }
 
 // checkButtons deals with extend buttons longer than the channel's max_extend,
@@ -756,18 +1020,20 @@ func (p *parser) checkButtons(ch *Channel, where string, maxLine int, buttonLine
 	ch.ExtendButtons = kept
 }
 
-// ids reads a list of Slack IDs of one kind.
-func (p *parser) ids(e entry, where string, kind idKind) []string {
+// idList reads a list of chat IDs of one kind.
+func (p *parser) idList(e entry, where string, kind IDKind) []string {
 	return p.idsSeen(e, where, kind, func(int) {})
 }
 
-func (p *parser) idsSeen(e entry, where string, kind idKind, seen func(int)) []string {
-	items, n := p.list(e, where, kind.plural, kind.example)
+// idsSeen reads a list of chat IDs of one kind, deduplicated; seen is told
+// how many entries were written, valid or not.
+func (p *parser) idsSeen(e entry, where string, kind IDKind, seen func(int)) []string {
+	items, n := p.list(e, where, kindPlural(kind), p.example(kind))
 	seen(n)
 	var out []string
 	have := map[string]bool{}
 	for _, it := range items {
-		if why := idProblem(it.Value, kind); why != "" {
+		if why := p.idProblem(kind, it.Value); why != "" {
 			p.errf(it, "%s %s: %s %s", e.key, where, quote(it.Value), why)
 			continue
 		}
