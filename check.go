@@ -8,6 +8,7 @@ import (
 
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/slackchat"
+	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 	"github.com/leasebot/leasebot/lease"
 )
 
@@ -19,7 +20,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitConfig
 	}
 	path := configPath(*cfgFlag, getenv)
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadWith(path, config.Options{IDs: slackid.Rules{}})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintf(stdout, "config %s: INVALID\n", path)

@@ -16,6 +16,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/console"
 	"github.com/leasebot/leasebot/bot/duration"
+	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 	"github.com/leasebot/leasebot/lease"
 )
 
@@ -86,7 +87,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitFail
 	}
 	defer sim.Close()
-	cfg, err := config.Parse(demoConfig(sim.Endpoint, sim.Server.ProjectID(), *poll), "(demo config)")
+	cfg, err := config.ParseWith(demoConfig(sim.Endpoint, sim.Server.ProjectID(), *poll), "(demo config)", config.Options{IDs: slackid.Rules{}})
 	if err != nil {
 		fmt.Fprintln(stderr, "leasebot demo: the built-in config is invalid:", err)
 		return exitFail

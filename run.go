@@ -11,6 +11,7 @@ import (
 	"github.com/leasebot/leasebot/bot"
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/slackchat"
+	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 )
 
 // runBot is `leasebot run`: Socket Mode to Slack, ModelArts over HTTPS (or the
@@ -23,7 +24,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return exitConfig
 	}
 	path := configPath(*cfgFlag, getenv)
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadWith(path, config.Options{IDs: slackid.Rules{}})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig

@@ -37,7 +37,8 @@ func (b *Bot) announceTarget(user string, e Event) Target {
 func (b *Bot) start(ctx context.Context, r *request) result {
 	d := r.cmd.By
 	if d == 0 {
-		d = b.cfg.Defaults.StartDuration
+		// The default start_duration, within the limit of this place.
+		d = min(b.cfg.Defaults.StartDuration, max(r.member.MaxExtend, lease.MinDuration))
 	}
 	// Limits that need no notebook come before any ModelArts call.
 	switch limit := r.member.MaxExtend; {

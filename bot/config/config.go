@@ -11,16 +11,18 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/leasebot/leasebot/lease"
 )
 
 // Limits and defaults.
 const (
 	// MaxLease is the longest lease ModelArts allows (72 h); max_extend,
 	// warn_before and extend_buttons may not exceed it.
-	MaxLease = 72 * time.Hour
+	MaxLease = lease.MaxDuration
 	// MinLease is the shortest lease ModelArts allows: a stop time is never
 	// set less than an hour away. start_duration may not be shorter.
-	MinLease = time.Hour
+	MinLease = lease.MinDuration
 	// DefaultMaxExtend is the largest single extension when defaults.max_extend is unset.
 	DefaultMaxExtend = 8 * time.Hour
 	// DefaultPollInterval is how often the watcher lists notebooks when defaults.poll_interval is unset.
