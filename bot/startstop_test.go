@@ -206,6 +206,8 @@ func TestHomeShowsOwnAndChannelNotebooksAndRefreshesAfterAClick(t *testing.T) {
 	const cfg = `modelarts:
   endpoint: %[1]s
   project_id: %[2]s
+people:
+  alice-iam: U0ALICE
 defaults:
   extend_buttons: [1h, 4h]
 channels:
@@ -232,7 +234,9 @@ channels:
 		t.Fatalf("%d home views published on open, want 1", n)
 	}
 	text := fmt.Sprint(h.Items)
-	_ = own
+	if !strings.Contains(text, own.ID) {
+		t.Errorf("the home lacks alice's own notebook: %s", text)
+	}
 	if !strings.Contains(text, team.ID) || strings.Contains(text, other.ID) {
 		t.Errorf("the home shows the wrong notebooks: %s", text)
 	}
@@ -269,4 +273,58 @@ channels:
 		t.Error("a stranger's click changed the stop time")
 	}
 	_ = json.Marshal
+}
+
+// In a direct message, owners manage their own notebooks, within the owner
+// limit; everything else is refused as before.
+func TestOwnersInDirectMessages(t *testing.T) {
+	const cfg = `modelarts:
+  endpoint: %[1]s
+  project_id: %[2]s
+people:
+  alice-iam: U0ALICE
+defaults:
+  max_extend: 8h
+  owner_max_extend: 2h
+channels:
+  C0TEAM:
+    users: [U0BOB]
+    notebooks: ["*"]
+`
+	w := newWorldWith(t, cfg)
+	now := w.clk.Now()
+	mk := func(name, owner string) lease.Notebook {
+		return w.sim.Add(lease.Notebook{Name: name, Status: lease.StatusRunning, User: lease.User{Name: owner},
+			Lease: lease.Lease{CreateAt: now.Add(-time.Hour).UnixMilli(), Duration: (3 * time.Hour).Milliseconds(), Enable: true}})
+	}
+	own := mk("alice-solo", "alice-iam")
+	theirs := mk("bobs", "bob-iam")
+	dm := func(user, text string) bot.Message {
+		r := w.bot.Handle(context.Background(), bot.Event{Kind: bot.CommandEvent, User: user, Channel: "D0" + user, Surface: bot.InDirect, Text: text})
+		return r.Message
+	}
+	before := w.stop(t, own.ID)
+	if r := dm("U0ALICE", "extend alice-solo 1h"); !r.InChannel || !strings.Contains(r.Text.String(), "extended alice-solo") {
+		t.Errorf("owner's extension in a DM: %q", r.Text)
+	}
+	if got := w.stop(t, own.ID); !got.Equal(before.Add(time.Hour)) {
+		t.Errorf("stop %v, want +1h", got)
+	}
+	renews := w.sim.Count(simulator.RouteRenew)
+	for _, c := range []struct{ user, text, want string }{
+		{"U0ALICE", "extend alice-solo 3h", "at most 2h"},              // the owner limit, before any API call
+		{"U0ALICE", "extend bobs 1h", "does not exist or is not yours"}, // someone else's: like a missing one
+		{"U0ALICE", "status " + theirs.ID, "or it is not yours"},
+		{"U0BOB", "extend bobs 1h", "direct messages"}, // bob owns nothing leasebot knows of
+	} {
+		if r := dm(c.user, c.text); r.InChannel || !strings.Contains(r.Text.String(), c.want) {
+			t.Errorf("%s %q: %q, want %q", c.user, c.text, r.Text, c.want)
+		}
+	}
+	if w.sim.Count(simulator.RouteRenew) != renews {
+		t.Error("a refused DM command reached ModelArts' renew")
+	}
+	if r := dm("U0ALICE", "list"); !strings.Contains(r.Text.String(), "alice-solo") || strings.Contains(r.Text.String(), "bobs") {
+		t.Errorf("an owner's list in a DM: %q", r.Text)
+	}
 }
