@@ -312,7 +312,7 @@ channels:
 	}
 	renews := w.sim.Count(simulator.RouteRenew)
 	for _, c := range []struct{ user, text, want string }{
-		{"U0ALICE", "extend alice-solo 3h", "at most 2h"},              // the owner limit, before any API call
+		{"U0ALICE", "extend alice-solo 3h", "at most 2h"},               // the owner limit, before any API call
 		{"U0ALICE", "extend bobs 1h", "does not exist or is not yours"}, // someone else's: like a missing one
 		{"U0ALICE", "status " + theirs.ID, "or it is not yours"},
 		{"U0BOB", "extend bobs 1h", "direct messages"}, // bob owns nothing leasebot knows of
