@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +18,19 @@ type obj = map[string]any
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(marshal(v), '\n'))
+}
+
+// marshal encodes v as Slack does, leaving <, > and & alone so that mentions
+// such as <@U1> and <!subteam^S1> stay readable in what tests inspect.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("slackfake: encoding %T: %v", v, err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func fail(code string) obj { return obj{"ok": false, "error": code} }
@@ -145,12 +158,12 @@ func messageJSON(m *Message) obj {
 // post handles chat.postMessage and chat.postEphemeral; s.mu must be held.
 func (s *Server) post(method string, f url.Values) obj {
 	channel := f.Get("channel")
-	blocks, valid := normBlocks([]byte(f.Get("blocks")))
+	blocks, bad := messageBlocks([]byte(f.Get("blocks")))
 	switch {
 	case channel == "":
 		return fail("channel_not_found")
-	case !valid:
-		return fail("invalid_blocks")
+	case bad != nil:
+		return s.blocksFailure(method, "invalid_blocks", bad)
 	case f.Get("text") == "" && blocks == nil && f.Get("attachments") == "":
 		return fail("no_text")
 	case method == "chat.postEphemeral" && f.Get("user") == "":
@@ -174,20 +187,33 @@ func (s *Server) update(f url.Values) obj {
 	if m == nil || m.Ephemeral || m.Deleted {
 		return fail("message_not_found")
 	}
-	text, blocks, valid := m.Text, m.Blocks, true
+	text, blocks := m.Text, m.Blocks
+	var bad *blockError
 	if _, has := f["text"]; has {
 		text = f.Get("text")
 	}
 	if _, has := f["blocks"]; has {
-		blocks, valid = normBlocks([]byte(f.Get("blocks")))
+		blocks, bad = messageBlocks([]byte(f.Get("blocks")))
 	}
-	if !valid {
-		return fail("invalid_blocks")
+	if bad != nil {
+		return s.blocksFailure("chat.update", "invalid_blocks", bad)
 	} else if text == "" && blocks == nil && f.Get("attachments") == "" {
 		return fail("no_text")
 	}
 	setVersion(m, text, blocks, "chat.update")
 	return obj{"channel": m.Channel, "ts": m.TS, "text": m.Text, "message": messageJSON(m)}
+}
+
+// messageBlocks normalizes (see normBlocks) and validates the blocks of a
+// message.
+func messageBlocks(raw []byte) (json.RawMessage, *blockError) {
+	blocks, valid := normBlocks(raw)
+	if !valid {
+		return nil, &blockError{"must be an array of blocks", "/blocks"}
+	} else if blocks == nil {
+		return nil, nil
+	}
+	return blocks, checkBlocks(blocks, "/blocks", MaxMessageBlocks)
 }
 
 func setVersion(m *Message, text string, blocks json.RawMessage, via string) {
@@ -220,9 +246,9 @@ func (s *Server) handleRespond(w http.ResponseWriter, r *http.Request) {
 			code, reply = http.StatusBadRequest, fail("invalid_payload")
 			return
 		}
-		blocks, valid := normBlocks(in.Blocks)
-		if !valid {
-			reply = fail("invalid_blocks")
+		blocks, bad := messageBlocks(in.Blocks)
+		if bad != nil {
+			reply = s.blocksFailure("response_url", "invalid_blocks", bad)
 			return
 		}
 		if st := s.envs[t[0]]; st != nil && !closed(st.responded) {

@@ -6,9 +6,11 @@
 package slackfake
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -262,9 +264,10 @@ func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
 // response_url posts as "response_url <id> <json>", socket frames as "ws <frame>".
 func (s *Server) Log() []string { return locked(s, func() []string { return slices.Clone(s.log) }) }
 
-// Violations lists the client's protocol violations: malformed frames, acks
-// of MaxAckSize bytes or more, late acks, acks for unknown envelopes and more
-// acks than deliveries.
+// Violations lists what real Slack would refuse or hold against the app:
+// malformed frames, acks of MaxAckSize bytes or more, late acks, acks for
+// unknown envelopes, more acks than deliveries, and blocks refused by Web API
+// methods and response_url (with the reason).
 func (s *Server) Violations() []string {
 	return locked(s, func() []string { return slices.Clone(s.violations) })
 }
@@ -355,7 +358,8 @@ func (s *Server) userName(id string) string {
 	return strings.ToLower(id)
 }
 
-// normBlocks compacts a blocks JSON array; absent, null and [] become nil.
+// normBlocks compacts a blocks JSON array, leaving its strings as sent;
+// absent, null and [] become nil.
 func normBlocks(raw []byte) (json.RawMessage, bool) {
 	var arr []json.RawMessage
 	if len(raw) == 0 {
@@ -365,6 +369,62 @@ func normBlocks(raw []byte) (json.RawMessage, bool) {
 	} else if len(arr) == 0 {
 		return nil, true
 	}
-	b, _ := json.Marshal(arr)
-	return b, true
+	b, err := reencode(raw)
+	return b, err == nil
+}
+
+// reencode rewrites JSON compactly, in the same key order, with strings
+// encoded as Slack stores them: clients such as slack-go send <, > and & as
+// \u003c, \u003e and \u0026, which would hide mentions like <@U1> and
+// <!subteam^S1> from tests that look for them.
+func reencode(raw []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out bytes.Buffer
+	type level struct {
+		object bool
+		n      int // values (and keys) written so far
+	}
+	var stack []level
+	values := 0 // top-level values
+	sep := func() {
+		if len(stack) == 0 {
+			values++
+			return
+		}
+		top := &stack[len(stack)-1]
+		switch {
+		case top.object && top.n%2 == 1:
+			out.WriteByte(':')
+		case top.n > 0:
+			out.WriteByte(',')
+		}
+		top.n++
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && len(stack) == 0 && values == 1 {
+			return out.Bytes(), nil
+		} else if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		} else if err != nil {
+			return nil, err
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '}' || v == ']' {
+				stack = stack[:len(stack)-1]
+			} else {
+				sep()
+				stack = append(stack, level{object: v == '{'})
+			}
+			out.WriteByte(byte(v))
+		case json.Number:
+			sep()
+			out.WriteString(v.String())
+		default:
+			sep()
+			out.Write(marshal(v))
+		}
+	}
 }
