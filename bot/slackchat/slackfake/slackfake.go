@@ -50,23 +50,30 @@ type Options struct {
 }
 
 // Ack is one acknowledgement received for an envelope. Latency is measured
-// from the envelope's latest delivery.
+// from the delivery it acknowledges: the oldest unacked one on the connection
+// the ack came in on.
 type Ack struct {
 	Payload json.RawMessage // nil if the ack had none
 	At      time.Time
 	Latency time.Duration
 	Late    bool // Latency exceeded Options.AckDeadline
+	Conn    int  // Conn.ID of the socket the ack came in on
+	Attempt int  // retry_attempt of the delivery it acknowledges
 }
 
-// Envelope is a Socket Mode envelope sent to the client; its fields do not
-// change after it is returned. Sent is when it was first written to a socket,
-// zero if no client connected within 10s (it then stays queued).
+// Envelope is one delivery of a Socket Mode envelope to the client; its
+// fields do not change after it is returned. Sent is when it was written to a
+// socket and Conn that socket's Conn.ID, both zero if no socket could take it
+// within 10s (it then stays queued). Attempt is its retry_attempt, above 0
+// for envelopes returned by Redeliver.
 type Envelope struct {
 	ID, Type, TriggerID, ResponseURL string
 	Payload                          json.RawMessage
 	Sent                             time.Time
+	Conn, Attempt                    int
 
-	s *Server
+	s  *Server
+	dl *delivery // nil if the frame had no envelope_id
 }
 
 // Response is one POST to a response_url of this fake; ID is the <id> of
@@ -124,9 +131,11 @@ type Server struct {
 	isClosed                  bool
 	seq, tsSeq, opens, hellos int
 	failOpen                  string
-	queue                     []*frame
-	conns                     map[*wsConn]bool
-	current                   *wsConn // the socket that gets queued frames
+	pending                   []*frame        // frames no socket can take yet
+	live                      map[int]*wsConn // open sockets by Conn.ID
+	connLog                   []*wsConn       // every accepted socket, by Conn.ID
+	connSeq                   int             // last Conn.ID
+	lastConn, pin             int             // round-robin position; PinConn
 	tickets                   map[string]bool
 	rates, fails              map[string]*script
 	calls                     map[string]int
@@ -145,7 +154,7 @@ func New(opt Options) *Server {
 	opt.PingInterval = cmp.Or(opt.PingInterval, time.Second)
 	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
 	s := &Server{opt: opt, closed: make(chan struct{}),
-		changed: make(chan struct{}), conns: map[*wsConn]bool{}, tickets: map[string]bool{},
+		changed: make(chan struct{}), live: map[int]*wsConn{}, tickets: map[string]bool{},
 		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
 		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
 		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{},
@@ -252,7 +261,7 @@ func (s *Server) Calls(method string) int { return locked(s, func() int { return
 func (s *Server) Connections() int { return locked(s, func() int { return s.opens }) }
 
 // Connected reports whether a client socket is up.
-func (s *Server) Connected() bool { return locked(s, func() bool { return len(s.conns) > 0 }) }
+func (s *Server) Connected() bool { return s.LiveConnections() > 0 }
 
 // WaitConnected waits until n sockets in total have been sent hello.
 func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
@@ -266,13 +275,15 @@ func (s *Server) Log() []string { return locked(s, func() []string { return slic
 
 // Violations lists what real Slack would refuse or hold against the app:
 // malformed frames, acks of MaxAckSize bytes or more, late acks, acks for
-// unknown envelopes, more acks than deliveries, and blocks refused by Web API
-// methods and response_url (with the reason).
+// unknown envelopes or on a connection that never carried the envelope, a
+// second ack for one delivery, a socket beyond MaxConnections, and blocks
+// refused by Web API methods and response_url (with the reason).
 func (s *Server) Violations() []string {
 	return locked(s, func() []string { return slices.Clone(s.violations) })
 }
 
-// Acks counts the acks that arrived for an envelope.
+// Acks counts the acks that arrived for an envelope on connections that
+// carried it, duplicates included.
 func (s *Server) Acks(envelopeID string) int {
 	return locked(s, func() int {
 		if st := s.envs[envelopeID]; st != nil {
@@ -282,13 +293,13 @@ func (s *Server) Acks(envelopeID string) int {
 	})
 }
 
-// WaitAck waits for the envelope's first ack.
+// WaitAck waits for the first ack of this delivery of the envelope (an
+// Envelope from Redeliver waits for the retry's ack).
 func (e *Envelope) WaitAck(timeout time.Duration) (Ack, bool) {
-	st := locked(e.s, func() *envState { return e.s.envs[e.ID] })
-	if st == nil || !e.s.await(st.acked, timeout) {
+	if e.dl == nil || !e.s.await(e.dl.acked, timeout) {
 		return Ack{}, false
 	}
-	return locked(e.s, func() Ack { return st.acks[0] }), true
+	return locked(e.s, func() Ack { return e.dl.acks[0] }), true
 }
 
 // Responses lists every response_url post, oldest first.
