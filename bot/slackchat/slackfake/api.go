@@ -138,8 +138,12 @@ func (s *Server) call(method string, f url.Values) obj {
 	case "conversations.info": // any channel exists; script channel_not_found with FailMethod
 		id := f.Get("channel")
 		im := strings.HasPrefix(id, "D")
-		return obj{"channel": obj{"id": id, "name": strings.ToLower(id), "is_channel": !im, "is_im": im,
-			"is_private": im || strings.HasPrefix(id, "G"), "is_member": true, "created": 1700000000}}
+		ch := obj{"id": id, "name": strings.ToLower(id), "is_channel": !im, "is_im": im,
+			"is_private": im || strings.HasPrefix(id, "G"), "is_member": true, "created": 1700000000}
+		if u := strings.TrimPrefix(id, "D"); im && isUserID(u) {
+			ch["user"] = u
+		}
+		return obj{"channel": ch}
 	}
 	return fail("unknown_method")
 }
@@ -155,9 +159,26 @@ func messageJSON(m *Message) obj {
 	return out
 }
 
-// post handles chat.postMessage and chat.postEphemeral; s.mu must be held.
+// DMChannel is the ID of user's direct-message conversation with the app,
+// stable per user: chat.postMessage to the user ID answers with it, and
+// slash commands typed in the DM carry it.
+func DMChannel(user string) string { return "D" + user }
+
+// isUserID reports whether id looks like a Slack user ID (U… or W…).
+func isUserID(id string) bool {
+	if len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) < 0
+}
+
+// post handles chat.postMessage and chat.postEphemeral; s.mu must be held. A
+// chat.postMessage to a user ID goes to that user's DM with the app.
 func (s *Server) post(method string, f url.Values) obj {
 	channel := f.Get("channel")
+	if method == "chat.postMessage" && isUserID(channel) {
+		channel = DMChannel(channel)
+	}
 	blocks, bad := messageBlocks([]byte(f.Get("blocks")))
 	switch {
 	case channel == "":

@@ -597,14 +597,23 @@ func (s *Server) newIDs(channel, ts string) (id, trigger, respURL string) {
 	return id, fmt.Sprintf("%d.4242.fake%06d", time.Now().Unix(), n), s.srv.URL + "/respond/" + rid
 }
 
+// channelName is the channel_name Slack puts in payloads: "directmessage"
+// for a DM.
+func channelName(channel string) string {
+	if strings.HasPrefix(channel, "D") {
+		return "directmessage"
+	}
+	return strings.ToLower(channel)
+}
+
 // SlashCommand sends a slash_commands envelope for Command with text, typed by
-// user in channel, with unique envelope_id and trigger_id and a response_url
-// served by this fake. It waits up to 10s for the envelope to be written to a
-// connected client.
+// user in channel (DMChannel(user) for the user's DM with the app), with
+// unique envelope_id and trigger_id and a response_url served by this fake.
+// It waits up to 10s for the envelope to be written to a connected client.
 func (s *Server) SlashCommand(user, channel, text string) *Envelope {
 	id, trigger, respURL := s.newIDs("", "")
 	payload := marshal(map[string]any{"token": "fake-verification-token", "team_id": TeamID,
-		"team_domain": "fake", "channel_id": channel, "channel_name": strings.ToLower(channel),
+		"team_domain": "fake", "channel_id": channel, "channel_name": channelName(channel),
 		"user_id": user, "user_name": locked(s, func() string { return s.userName(user) }),
 		"command": Command, "text": text, "api_app_id": AppID, "is_enterprise_install": "false",
 		"response_url": respURL, "trigger_id": trigger})
@@ -613,10 +622,11 @@ func (s *Server) SlashCommand(user, channel, text string) *Envelope {
 }
 
 // Click sends an interactive block_actions envelope for user pressing button
-// actionID (with value) on message (channel, ts). block_id and the button
-// text come from the stored message's blocks (block_id "actions" if not
-// found). The response_url is linked to the message, so replace_original and
-// delete_original posts change it. It waits like SlashCommand.
+// actionID (with value) on message (channel, ts), in a channel or a DM.
+// block_id and the button text come from the stored message's blocks
+// (block_id "actions" if not found). The response_url is linked to the
+// message, so replace_original and delete_original posts change it. It waits
+// like SlashCommand.
 func (s *Server) Click(user, channel, ts, actionID, value string) *Envelope {
 	id, trigger, respURL := s.newIDs(channel, ts)
 	now := time.Now()
@@ -634,7 +644,7 @@ func (s *Server) Click(user, channel, ts, actionID, value string) *Envelope {
 			"trigger_id": trigger, "response_url": respURL, "is_enterprise_install": false,
 			"team":      map[string]any{"id": TeamID, "domain": "fake"},
 			"user":      map[string]any{"id": user, "username": s.userName(user), "name": s.userName(user), "team_id": TeamID},
-			"channel":   map[string]any{"id": channel, "name": strings.ToLower(channel)},
+			"channel":   map[string]any{"id": channel, "name": channelName(channel)},
 			"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": eph},
 			"actions": []any{map[string]any{"type": "button", "action_id": actionID, "block_id": blockID,
 				"value": value, "text": map[string]any{"type": "plain_text", "text": label, "emoji": true},
