@@ -33,6 +33,25 @@ func marshal(v any) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
+// jsonForm turns the top-level fields of a JSON request body into form
+// values, objects and arrays as their JSON text, as Slack reads a JSON body
+// like the form-encoded one.
+func jsonForm(body []byte, form url.Values) {
+	var o map[string]json.RawMessage
+	if json.Unmarshal(body, &o) != nil {
+		return
+	}
+	for k, raw := range o {
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			var b bytes.Buffer
+			_ = json.Compact(&b, raw)
+			v = b.String()
+		}
+		form.Add(k, v)
+	}
+}
+
 func fail(code string) obj { return obj{"ok": false, "error": code} }
 
 // logForm renders form values decoded and sorted, with the token redacted.
@@ -54,11 +73,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	body, _ := io.ReadAll(r.Body)
 	form := r.URL.Query()
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	logBody := len(form) == 0 && len(body) > 0
+	switch ct := r.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		f, _ := url.ParseQuery(string(body))
 		for k, v := range f {
 			form[k] = append(form[k], v...)
 		}
+		logBody = false
+	case strings.HasPrefix(ct, "application/json"): // views.*: bearer token, JSON body
+		jsonForm(body, form)
 	}
 	bearer, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	token := form.Get("token")
@@ -69,7 +93,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	retryAfter := time.Duration(-1)
 	s.change(func() {
 		s.calls[method]++
-		if len(form) == 0 && len(body) > 0 {
+		if logBody {
 			s.log = append(s.log, method+" "+string(body))
 		} else {
 			s.log = append(s.log, method+" "+logForm(form))
@@ -144,6 +168,8 @@ func (s *Server) call(method string, f url.Values) obj {
 			ch["user"] = u
 		}
 		return obj{"channel": ch}
+	case "views.publish":
+		return s.publish(f)
 	}
 	return fail("unknown_method")
 }

@@ -47,6 +47,9 @@ type Options struct {
 	PingInterval time.Duration
 	// AckDeadline is Slack's ack deadline (default 3s); later acks are Late.
 	AckDeadline time.Duration
+	// NoHomeTab is an app whose Home tab is switched off: views.publish
+	// answers not_enabled.
+	NoHomeTab bool
 }
 
 // Ack is one acknowledgement received for an envelope. Latency is measured
@@ -147,6 +150,7 @@ type Server struct {
 	responses                 []Response
 	msgs                      []*Message
 	msgIdx                    map[[2]string]*Message // channel, ts
+	homes                     map[string]*homeView   // user -> published App Home
 }
 
 // New starts a fake Slack on a local httptest server.
@@ -157,7 +161,7 @@ func New(opt Options) *Server {
 		changed: make(chan struct{}), live: map[int]*wsConn{}, tickets: map[string]bool{},
 		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
 		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
-		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{},
+		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{}, homes: map[string]*homeView{},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.handleAPI)
@@ -276,8 +280,8 @@ func (s *Server) Log() []string { return locked(s, func() []string { return slic
 // Violations lists what real Slack would refuse or hold against the app:
 // malformed frames, acks of MaxAckSize bytes or more, late acks, acks for
 // unknown envelopes or on a connection that never carried the envelope, a
-// second ack for one delivery, a socket beyond MaxConnections, and blocks
-// refused by Web API methods and response_url (with the reason).
+// second ack for one delivery, a socket beyond MaxConnections, and blocks or
+// views refused by Web API methods and response_url (with the reason).
 func (s *Server) Violations() []string {
 	return locked(s, func() []string { return slices.Clone(s.violations) })
 }

@@ -629,7 +629,6 @@ func (s *Server) SlashCommand(user, channel, text string) *Envelope {
 // like SlashCommand.
 func (s *Server) Click(user, channel, ts, actionID, value string) *Envelope {
 	id, trigger, respURL := s.newIDs(channel, ts)
-	now := time.Now()
 	payload := locked(s, func() []byte {
 		blockID, label, eph := "actions", actionID, false
 		msg := map[string]any{"type": "message", "ts": ts, "text": "", "blocks": []any{}, "user": BotUserID, "bot_id": BotID}
@@ -640,21 +639,29 @@ func (s *Server) Click(user, channel, ts, actionID, value string) *Envelope {
 				blockID, label = findButton(m.Blocks, actionID, blockID, label)
 			}
 		}
-		p := map[string]any{"type": "block_actions", "api_app_id": AppID, "token": "fake-verification-token",
-			"trigger_id": trigger, "response_url": respURL, "is_enterprise_install": false,
-			"team":      map[string]any{"id": TeamID, "domain": "fake"},
-			"user":      map[string]any{"id": user, "username": s.userName(user), "name": s.userName(user), "team_id": TeamID},
-			"channel":   map[string]any{"id": channel, "name": channelName(channel)},
-			"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": eph},
-			"actions": []any{map[string]any{"type": "button", "action_id": actionID, "block_id": blockID,
-				"value": value, "text": map[string]any{"type": "plain_text", "text": label, "emoji": true},
-				"action_ts": fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)}}}
+		p := s.actionPayload(user, trigger, actionID, blockID, label, value)
+		p["response_url"] = respURL
+		p["channel"] = map[string]any{"id": channel, "name": channelName(channel)}
+		p["container"] = map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": eph}
 		if !eph { // Slack leaves ephemeral messages out
 			p["message"] = msg
 		}
 		return marshal(p)
 	})
 	return s.send(wireEnvelope{EnvelopeID: id, Type: "interactive", Payload: payload}, nil, trigger, respURL, route{})
+}
+
+// actionPayload is the part of a block_actions payload every surface shares;
+// s.mu must be held.
+func (s *Server) actionPayload(user, trigger, actionID, blockID, label, value string) map[string]any {
+	now := time.Now()
+	return map[string]any{"type": "block_actions", "api_app_id": AppID, "token": "fake-verification-token",
+		"trigger_id": trigger, "is_enterprise_install": false,
+		"team": map[string]any{"id": TeamID, "domain": "fake"},
+		"user": map[string]any{"id": user, "username": s.userName(user), "name": s.userName(user), "team_id": TeamID},
+		"actions": []any{map[string]any{"type": "button", "action_id": actionID, "block_id": blockID,
+			"value": value, "text": map[string]any{"type": "plain_text", "text": label, "emoji": true},
+			"action_ts": fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)}}}
 }
 
 // findButton returns the block_id and text of element actionID in actions
