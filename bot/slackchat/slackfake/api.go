@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +18,38 @@ type obj = map[string]any
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(marshal(v), '\n'))
+}
+
+// marshal encodes v as Slack does, leaving <, > and & alone so that mentions
+// such as <@U1> and <!subteam^S1> stay readable in what tests inspect.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("slackfake: encoding %T: %v", v, err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// jsonForm turns the top-level fields of a JSON request body into form
+// values, objects and arrays as their JSON text, as Slack reads a JSON body
+// like the form-encoded one.
+func jsonForm(body []byte, form url.Values) {
+	var o map[string]json.RawMessage
+	if json.Unmarshal(body, &o) != nil {
+		return
+	}
+	for k, raw := range o {
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			var b bytes.Buffer
+			_ = json.Compact(&b, raw)
+			v = b.String()
+		}
+		form.Add(k, v)
+	}
 }
 
 func fail(code string) obj { return obj{"ok": false, "error": code} }
@@ -41,11 +73,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	body, _ := io.ReadAll(r.Body)
 	form := r.URL.Query()
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	logBody := len(form) == 0 && len(body) > 0
+	switch ct := r.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		f, _ := url.ParseQuery(string(body))
 		for k, v := range f {
 			form[k] = append(form[k], v...)
 		}
+		logBody = false
+	case strings.HasPrefix(ct, "application/json"): // views.*: bearer token, JSON body
+		jsonForm(body, form)
 	}
 	bearer, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	token := form.Get("token")
@@ -56,7 +93,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	retryAfter := time.Duration(-1)
 	s.change(func() {
 		s.calls[method]++
-		if len(form) == 0 && len(body) > 0 {
+		if logBody {
 			s.log = append(s.log, method+" "+string(body))
 		} else {
 			s.log = append(s.log, method+" "+logForm(form))
@@ -125,8 +162,14 @@ func (s *Server) call(method string, f url.Values) obj {
 	case "conversations.info": // any channel exists; script channel_not_found with FailMethod
 		id := f.Get("channel")
 		im := strings.HasPrefix(id, "D")
-		return obj{"channel": obj{"id": id, "name": strings.ToLower(id), "is_channel": !im, "is_im": im,
-			"is_private": im || strings.HasPrefix(id, "G"), "is_member": true, "created": 1700000000}}
+		ch := obj{"id": id, "name": strings.ToLower(id), "is_channel": !im, "is_im": im,
+			"is_private": im || strings.HasPrefix(id, "G"), "is_member": true, "created": 1700000000}
+		if u := strings.TrimPrefix(id, "D"); im && isUserID(u) {
+			ch["user"] = u
+		}
+		return obj{"channel": ch}
+	case "views.publish":
+		return s.publish(f)
 	}
 	return fail("unknown_method")
 }
@@ -142,15 +185,32 @@ func messageJSON(m *Message) obj {
 	return out
 }
 
-// post handles chat.postMessage and chat.postEphemeral; s.mu must be held.
+// DMChannel is the ID of user's direct-message conversation with the app,
+// stable per user: chat.postMessage to the user ID answers with it, and
+// slash commands typed in the DM carry it.
+func DMChannel(user string) string { return "D" + user }
+
+// isUserID reports whether id looks like a Slack user ID (U… or W…).
+func isUserID(id string) bool {
+	if len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) < 0
+}
+
+// post handles chat.postMessage and chat.postEphemeral; s.mu must be held. A
+// chat.postMessage to a user ID goes to that user's DM with the app.
 func (s *Server) post(method string, f url.Values) obj {
 	channel := f.Get("channel")
-	blocks, valid := normBlocks([]byte(f.Get("blocks")))
+	if method == "chat.postMessage" && isUserID(channel) {
+		channel = DMChannel(channel)
+	}
+	blocks, bad := messageBlocks([]byte(f.Get("blocks")))
 	switch {
 	case channel == "":
 		return fail("channel_not_found")
-	case !valid:
-		return fail("invalid_blocks")
+	case bad != nil:
+		return s.blocksFailure(method, "invalid_blocks", bad)
 	case f.Get("text") == "" && blocks == nil && f.Get("attachments") == "":
 		return fail("no_text")
 	case method == "chat.postEphemeral" && f.Get("user") == "":
@@ -174,20 +234,33 @@ func (s *Server) update(f url.Values) obj {
 	if m == nil || m.Ephemeral || m.Deleted {
 		return fail("message_not_found")
 	}
-	text, blocks, valid := m.Text, m.Blocks, true
+	text, blocks := m.Text, m.Blocks
+	var bad *blockError
 	if _, has := f["text"]; has {
 		text = f.Get("text")
 	}
 	if _, has := f["blocks"]; has {
-		blocks, valid = normBlocks([]byte(f.Get("blocks")))
+		blocks, bad = messageBlocks([]byte(f.Get("blocks")))
 	}
-	if !valid {
-		return fail("invalid_blocks")
+	if bad != nil {
+		return s.blocksFailure("chat.update", "invalid_blocks", bad)
 	} else if text == "" && blocks == nil && f.Get("attachments") == "" {
 		return fail("no_text")
 	}
 	setVersion(m, text, blocks, "chat.update")
 	return obj{"channel": m.Channel, "ts": m.TS, "text": m.Text, "message": messageJSON(m)}
+}
+
+// messageBlocks normalizes (see normBlocks) and validates the blocks of a
+// message.
+func messageBlocks(raw []byte) (json.RawMessage, *blockError) {
+	blocks, valid := normBlocks(raw)
+	if !valid {
+		return nil, &blockError{"must be an array of blocks", "/blocks"}
+	} else if blocks == nil {
+		return nil, nil
+	}
+	return blocks, checkBlocks(blocks, "/blocks", MaxMessageBlocks)
 }
 
 func setVersion(m *Message, text string, blocks json.RawMessage, via string) {
@@ -220,9 +293,9 @@ func (s *Server) handleRespond(w http.ResponseWriter, r *http.Request) {
 			code, reply = http.StatusBadRequest, fail("invalid_payload")
 			return
 		}
-		blocks, valid := normBlocks(in.Blocks)
-		if !valid {
-			reply = fail("invalid_blocks")
+		blocks, bad := messageBlocks(in.Blocks)
+		if bad != nil {
+			reply = s.blocksFailure("response_url", "invalid_blocks", bad)
 			return
 		}
 		if st := s.envs[t[0]]; st != nil && !closed(st.responded) {

@@ -6,9 +6,11 @@
 package slackfake
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -45,26 +47,36 @@ type Options struct {
 	PingInterval time.Duration
 	// AckDeadline is Slack's ack deadline (default 3s); later acks are Late.
 	AckDeadline time.Duration
+	// NoHomeTab is an app whose Home tab is switched off: views.publish
+	// answers not_enabled.
+	NoHomeTab bool
 }
 
 // Ack is one acknowledgement received for an envelope. Latency is measured
-// from the envelope's latest delivery.
+// from the delivery it acknowledges: the oldest unacked one on the connection
+// the ack came in on.
 type Ack struct {
 	Payload json.RawMessage // nil if the ack had none
 	At      time.Time
 	Latency time.Duration
 	Late    bool // Latency exceeded Options.AckDeadline
+	Conn    int  // Conn.ID of the socket the ack came in on
+	Attempt int  // retry_attempt of the delivery it acknowledges
 }
 
-// Envelope is a Socket Mode envelope sent to the client; its fields do not
-// change after it is returned. Sent is when it was first written to a socket,
-// zero if no client connected within 10s (it then stays queued).
+// Envelope is one delivery of a Socket Mode envelope to the client; its
+// fields do not change after it is returned. Sent is when it was written to a
+// socket and Conn that socket's Conn.ID, both zero if no socket could take it
+// within 10s (it then stays queued). Attempt is its retry_attempt, above 0
+// for envelopes returned by Redeliver.
 type Envelope struct {
 	ID, Type, TriggerID, ResponseURL string
 	Payload                          json.RawMessage
 	Sent                             time.Time
+	Conn, Attempt                    int
 
-	s *Server
+	s  *Server
+	dl *delivery // nil if the frame had no envelope_id
 }
 
 // Response is one POST to a response_url of this fake; ID is the <id> of
@@ -122,9 +134,11 @@ type Server struct {
 	isClosed                  bool
 	seq, tsSeq, opens, hellos int
 	failOpen                  string
-	queue                     []*frame
-	conns                     map[*wsConn]bool
-	current                   *wsConn // the socket that gets queued frames
+	pending                   []*frame        // frames no socket can take yet
+	live                      map[int]*wsConn // open sockets by Conn.ID
+	connLog                   []*wsConn       // every accepted socket, by Conn.ID
+	connSeq                   int             // last Conn.ID
+	lastConn, pin             int             // round-robin position; PinConn
 	tickets                   map[string]bool
 	rates, fails              map[string]*script
 	calls                     map[string]int
@@ -136,6 +150,7 @@ type Server struct {
 	responses                 []Response
 	msgs                      []*Message
 	msgIdx                    map[[2]string]*Message // channel, ts
+	homes                     map[string]*homeView   // user -> published App Home
 }
 
 // New starts a fake Slack on a local httptest server.
@@ -143,10 +158,10 @@ func New(opt Options) *Server {
 	opt.PingInterval = cmp.Or(opt.PingInterval, time.Second)
 	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
 	s := &Server{opt: opt, closed: make(chan struct{}),
-		changed: make(chan struct{}), conns: map[*wsConn]bool{}, tickets: map[string]bool{},
+		changed: make(chan struct{}), live: map[int]*wsConn{}, tickets: map[string]bool{},
 		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
 		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
-		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{},
+		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{}, homes: map[string]*homeView{},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.handleAPI)
@@ -250,7 +265,7 @@ func (s *Server) Calls(method string) int { return locked(s, func() int { return
 func (s *Server) Connections() int { return locked(s, func() int { return s.opens }) }
 
 // Connected reports whether a client socket is up.
-func (s *Server) Connected() bool { return locked(s, func() bool { return len(s.conns) > 0 }) }
+func (s *Server) Connected() bool { return s.LiveConnections() > 0 }
 
 // WaitConnected waits until n sockets in total have been sent hello.
 func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
@@ -262,14 +277,17 @@ func (s *Server) WaitConnected(n int, timeout time.Duration) bool {
 // response_url posts as "response_url <id> <json>", socket frames as "ws <frame>".
 func (s *Server) Log() []string { return locked(s, func() []string { return slices.Clone(s.log) }) }
 
-// Violations lists the client's protocol violations: malformed frames, acks
-// of MaxAckSize bytes or more, late acks, acks for unknown envelopes and more
-// acks than deliveries.
+// Violations lists what real Slack would refuse or hold against the app:
+// malformed frames, acks of MaxAckSize bytes or more, late acks, acks for
+// unknown envelopes or on a connection that never carried the envelope, a
+// second ack for one delivery, a socket beyond MaxConnections, and blocks or
+// views refused by Web API methods and response_url (with the reason).
 func (s *Server) Violations() []string {
 	return locked(s, func() []string { return slices.Clone(s.violations) })
 }
 
-// Acks counts the acks that arrived for an envelope.
+// Acks counts the acks that arrived for an envelope on connections that
+// carried it, duplicates included.
 func (s *Server) Acks(envelopeID string) int {
 	return locked(s, func() int {
 		if st := s.envs[envelopeID]; st != nil {
@@ -279,13 +297,13 @@ func (s *Server) Acks(envelopeID string) int {
 	})
 }
 
-// WaitAck waits for the envelope's first ack.
+// WaitAck waits for the first ack of this delivery of the envelope (an
+// Envelope from Redeliver waits for the retry's ack).
 func (e *Envelope) WaitAck(timeout time.Duration) (Ack, bool) {
-	st := locked(e.s, func() *envState { return e.s.envs[e.ID] })
-	if st == nil || !e.s.await(st.acked, timeout) {
+	if e.dl == nil || !e.s.await(e.dl.acked, timeout) {
 		return Ack{}, false
 	}
-	return locked(e.s, func() Ack { return st.acks[0] }), true
+	return locked(e.s, func() Ack { return e.dl.acks[0] }), true
 }
 
 // Responses lists every response_url post, oldest first.
@@ -355,7 +373,8 @@ func (s *Server) userName(id string) string {
 	return strings.ToLower(id)
 }
 
-// normBlocks compacts a blocks JSON array; absent, null and [] become nil.
+// normBlocks compacts a blocks JSON array, leaving its strings as sent;
+// absent, null and [] become nil.
 func normBlocks(raw []byte) (json.RawMessage, bool) {
 	var arr []json.RawMessage
 	if len(raw) == 0 {
@@ -365,6 +384,62 @@ func normBlocks(raw []byte) (json.RawMessage, bool) {
 	} else if len(arr) == 0 {
 		return nil, true
 	}
-	b, _ := json.Marshal(arr)
-	return b, true
+	b, err := reencode(raw)
+	return b, err == nil
+}
+
+// reencode rewrites JSON compactly, in the same key order, with strings
+// encoded as Slack stores them: clients such as slack-go send <, > and & as
+// \u003c, \u003e and \u0026, which would hide mentions like <@U1> and
+// <!subteam^S1> from tests that look for them.
+func reencode(raw []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out bytes.Buffer
+	type level struct {
+		object bool
+		n      int // values (and keys) written so far
+	}
+	var stack []level
+	values := 0 // top-level values
+	sep := func() {
+		if len(stack) == 0 {
+			values++
+			return
+		}
+		top := &stack[len(stack)-1]
+		switch {
+		case top.object && top.n%2 == 1:
+			out.WriteByte(':')
+		case top.n > 0:
+			out.WriteByte(',')
+		}
+		top.n++
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && len(stack) == 0 && values == 1 {
+			return out.Bytes(), nil
+		} else if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		} else if err != nil {
+			return nil, err
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '}' || v == ']' {
+				stack = stack[:len(stack)-1]
+			} else {
+				sep()
+				stack = append(stack, level{object: v == '{'})
+			}
+			out.WriteByte(byte(v))
+		case json.Number:
+			sep()
+			out.WriteString(v.String())
+		default:
+			sep()
+			out.Write(marshal(v))
+		}
+	}
 }

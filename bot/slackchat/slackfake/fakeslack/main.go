@@ -2,7 +2,7 @@
 // `leasebot run` (for example with -simulate) can be tried end to end with no
 // Slack workspace: it prints the environment to give leasebot, then sends the
 // /notebook commands typed here over Socket Mode and prints what the bot
-// answers and posts.
+// answers and posts, in channels, in DMs and in the App Home.
 //
 //	go run ./bot/slackchat/slackfake/fakeslack -user U0ALICE -channel C0ML
 package main
@@ -35,12 +35,12 @@ func main() {
   export SLACK_API_URL=%s SLACK_APP_TOKEN=xapp-1-fake SLACK_BOT_TOKEN=xoxb-fake
   go run . run -simulate -config leasebot.yml
 
-Then type here: /notebook list, /notebook extend <name> 2h, press N (a warning button),
-as <user ID>, in <channel ID>, quit.
+Then type here: /notebook list, /notebook extend <name> 2h, press N (a button),
+home (open the App Home), as <user ID>, in <channel ID> (or: in dm), quit.
 `, *channel, *user, s.APIURL())
 
 	var mu sync.Mutex
-	var buttons [][3]string // channel, ts, action_id|value
+	var buttons [][3]string // channel, ts, action_id|value; channel "" for the App Home
 	shown := map[string]int{}
 	go func() { // print channel messages as they are posted or replaced
 		for {
@@ -51,7 +51,7 @@ as <user ID>, in <channel ID>, quit.
 				shown[m.Channel+m.TS] = m.Updated + 1
 				mu.Lock()
 				fmt.Printf("\n[#%s %s%s] %s\n", m.Channel, m.TS, map[bool]string{true: ", updated"}[m.Updated > 0], m.Text)
-				for _, b := range blockButtons(m.Blocks) {
+				for _, b := range blockButtons(m.Blocks, nil) {
 					buttons = append(buttons, [3]string{m.Channel, m.TS, b[0] + "|" + b[1]})
 					fmt.Printf("  [%d] %s\n", len(buttons), b[2])
 				}
@@ -76,7 +76,34 @@ as <user ID>, in <channel ID>, quit.
 			s.AddUser(rest, rest, *tz)
 			continue
 		case "in":
-			*channel = rest
+			if *channel = rest; rest == "dm" {
+				*channel = slackfake.DMChannel(*user)
+			}
+			continue
+		case "home":
+			_, before, _ := s.Home(*user)
+			env = s.AppHomeOpened(*user)
+			if env.Sent.IsZero() {
+				fmt.Println("leasebot is not connected yet")
+				continue
+			}
+			view, ok := s.WaitHome(*user, func(json.RawMessage) bool {
+				_, v, _ := s.Home(*user)
+				return v > before
+			}, 5*time.Second)
+			if !ok {
+				fmt.Println("(no view published)")
+				continue
+			}
+			var v struct{ Blocks json.RawMessage }
+			_ = json.Unmarshal(view, &v)
+			fmt.Println("[App Home]")
+			mu.Lock()
+			for _, b := range blockButtons(v.Blocks, func(line string) { fmt.Println("  " + line) }) {
+				buttons = append(buttons, [3]string{"", "", b[0] + "|" + b[1]})
+				fmt.Printf("  [%d] %s\n", len(buttons), b[2])
+			}
+			mu.Unlock()
 			continue
 		case "press":
 			n, err := strconv.Atoi(rest)
@@ -89,11 +116,15 @@ as <user ID>, in <channel ID>, quit.
 			b := buttons[n-1]
 			mu.Unlock()
 			action, value, _ := strings.Cut(b[2], "|")
-			env = s.Click(*user, b[0], b[1], action, value)
+			if b[0] == "" {
+				env = s.ClickHome(*user, action, value)
+			} else {
+				env = s.Click(*user, b[0], b[1], action, value)
+			}
 		case "/notebook":
 			env = s.SlashCommand(*user, *channel, rest)
 		default:
-			fmt.Println("type /notebook …, press N, as U…, in C…, or quit")
+			fmt.Println("type /notebook …, press N, home, as U…, in C… (or in dm), or quit")
 			continue
 		}
 		if env.Sent.IsZero() {
@@ -107,29 +138,51 @@ as <user ID>, in <channel ID>, quit.
 		if word == "press" {
 			wait = 2 * time.Second // a click answers only the clicker, and only on refusal
 		}
+		if env.ResponseURL == "" { // a Home click: the bot answers by publishing the view again
+			continue
+		}
 		if r, ok := s.WaitResponse(env, wait); ok {
 			fmt.Printf("[%s] %s\n", r.ResponseType, r.Text)
 		}
 	}
 }
 
-// blockButtons lists (action_id, value, label) of the buttons in blocks.
-func blockButtons(raw json.RawMessage) [][3]string {
+// blockButtons lists (action_id, value, label) of the buttons in blocks and
+// passes the text of the other blocks to show, if not nil.
+func blockButtons(raw json.RawMessage, show func(string)) [][3]string {
+	type text struct {
+		Text string `json:"text"`
+	}
 	var blocks []struct {
+		Text     *text  `json:"text"`
+		Fields   []text `json:"fields"`
 		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
+			ActionID string          `json:"action_id"`
+			Value    string          `json:"value"`
+			Text     json.RawMessage `json:"text"` // a text object, or a string in context blocks
 		} `json:"elements"`
 	}
 	_ = json.Unmarshal(raw, &blocks)
+	if show == nil {
+		show = func(string) {}
+	}
 	var out [][3]string
 	for _, b := range blocks {
+		if b.Text != nil {
+			show(b.Text.Text)
+		}
+		for _, f := range b.Fields {
+			show(f.Text)
+		}
 		for _, e := range b.Elements {
+			var label text
+			if json.Unmarshal(e.Text, &label) != nil {
+				_ = json.Unmarshal(e.Text, &label.Text)
+			}
 			if e.ActionID != "" {
-				out = append(out, [3]string{e.ActionID, e.Value, e.Text.Text})
+				out = append(out, [3]string{e.ActionID, e.Value, label.Text})
+			} else if label.Text != "" {
+				show(label.Text)
 			}
 		}
 	}
