@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,41 @@ func TestMissingSecretsRefuseToStart(t *testing.T) {
 				t.Errorf("without %s: a secret was printed", unset)
 			}
 		}
+	}
+}
+
+// A Slack Web API call that never answers must not wedge the bot: Web API
+// calls time out, jobs have deadlines, and concurrent commands share one
+// look-up of a user group. A person on the plain access list is answered
+// while 64 commands from a user-group member wait on a hanging
+// usergroups.users.list.
+func TestAHangingSlackCallDoesNotWedgeTheBot(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.sim.AddRunning("wedge", 3*time.Hour)
+	h.slack.HangMethod("usergroups.users.list", time.Hour, 1000)
+	var stuck []*slackfake.Envelope
+	for range 64 {
+		stuck = append(stuck, h.slack.SlashCommand(carol, chML, "status wedge"))
+	}
+	start := time.Now()
+	env := h.slack.SlashCommand(alice, chML, "status wedge")
+	if _, ok := env.WaitAck(3 * time.Second); !ok {
+		t.Fatal("alice's command was not acked")
+	}
+	resp, ok := h.slack.WaitResponse(env, 25*time.Second)
+	if !ok || !strings.Contains(resp.Text, "wedge") {
+		t.Fatalf("alice was not answered within 25s while Slack hung (%v): %q", time.Since(start), resp.Text)
+	}
+	for _, e := range stuck {
+		r, ok := h.slack.WaitResponse(e, 30*time.Second)
+		if !ok {
+			t.Fatal("a command from the group member was never answered")
+		}
+		if !strings.Contains(r.Text, "user groups") {
+			t.Errorf("the group member was told %q", r.Text)
+		}
+	}
+	if n := h.slack.Calls("usergroups.users.list"); n > 8 {
+		t.Errorf("%d usergroups.users.list calls for 64 commands: look-ups of one group are not shared", n)
 	}
 }

@@ -89,6 +89,25 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if hasBearer {
 		token = bearer
 	}
+	var hold time.Duration
+	s.change(func() {
+		if h := s.hangs[method]; h != nil && h.times > 0 {
+			h.times--
+			hold = h.retryAfter
+		}
+	})
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-s.closed:
+			t.Stop()
+			return
+		}
+	}
 	var res obj
 	retryAfter := time.Duration(-1)
 	s.change(func() {

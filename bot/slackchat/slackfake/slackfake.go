@@ -141,6 +141,7 @@ type Server struct {
 	lastConn, pin             int             // round-robin position; PinConn
 	tickets                   map[string]bool
 	rates, fails              map[string]*script
+	hangs                     map[string]*script // times: calls left; retryAfter: how long each is held
 	calls                     map[string]int
 	log, violations           []string
 	users                     map[string]user
@@ -159,7 +160,7 @@ func New(opt Options) *Server {
 	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
 	s := &Server{opt: opt, closed: make(chan struct{}),
 		changed: make(chan struct{}), live: map[int]*wsConn{}, tickets: map[string]bool{},
-		rates: map[string]*script{}, fails: map[string]*script{}, calls: map[string]int{},
+		rates: map[string]*script{}, fails: map[string]*script{}, hangs: map[string]*script{}, calls: map[string]int{},
 		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
 		targets: map[string][3]string{}, msgIdx: map[[2]string]*Message{}, homes: map[string]*homeView{},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
@@ -250,6 +251,12 @@ func (s *Server) FailConnectionsOpen(err string) { s.change(func() { s.failOpen 
 // Retry-After set to retryAfter rounded up to whole seconds.
 func (s *Server) RateLimit(method string, retryAfter time.Duration, times int) {
 	s.change(func() { s.rates[method] = &script{times: times, retryAfter: retryAfter} })
+}
+
+// HangMethod holds the next times calls of method for d before answering
+// (or until the client gives up), like a Web API call that never returns.
+func (s *Server) HangMethod(method string, d time.Duration, times int) {
+	s.change(func() { s.hangs[method] = &script{times: times, retryAfter: d} })
 }
 
 // FailMethod makes the next times calls of method answer ok:false slackErr.
