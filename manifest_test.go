@@ -27,6 +27,10 @@ var webAPIScopes = map[string]struct{ method, scope string }{
 
 type manifest struct {
 	Features struct {
+		AppHome struct {
+			HomeTab     bool `yaml:"home_tab_enabled"`
+			MessagesTab bool `yaml:"messages_tab_enabled"`
+		} `yaml:"app_home"`
 		SlashCommands []struct {
 			Command     string `yaml:"command"`
 			Description string `yaml:"description"`
@@ -46,6 +50,9 @@ type manifest struct {
 			IsEnabled bool `yaml:"is_enabled"`
 		} `yaml:"interactivity"`
 		SocketMode bool `yaml:"socket_mode_enabled"`
+		Events     struct {
+			Bot []string `yaml:"bot_events"`
+		} `yaml:"event_subscriptions"`
 	} `yaml:"settings"`
 }
 
@@ -97,6 +104,23 @@ func TestManifestDeclaresWhatTheCodeUses(t *testing.T) {
 				need[s.scope] = true
 			}
 		}
+	}
+	// The home view needs the Home tab and the app_home_opened event;
+	// warnings to owners and their commands need the Messages tab.
+	adapter := ""
+	for _, f := range files {
+		if src, err := os.ReadFile("bot/slackchat/" + f.Name()); err == nil && !strings.HasSuffix(f.Name(), "_test.go") {
+			adapter += string(src)
+		}
+	}
+	if strings.Contains(adapter, "PublishViewContext") && !m.Features.AppHome.HomeTab {
+		t.Error("the adapter publishes home views, but the manifest does not enable the Home tab")
+	}
+	if strings.Contains(adapter, "AppHomeOpenedEvent") != slices.Contains(m.Settings.Events.Bot, "app_home_opened") {
+		t.Errorf("the adapter's handling of app_home_opened and the manifest's bot_events %v disagree", m.Settings.Events.Bot)
+	}
+	if strings.Contains(adapter, "InDirect") && !m.Features.AppHome.MessagesTab {
+		t.Error("the adapter takes direct messages, but the manifest does not enable the Messages tab")
 	}
 	var want []string
 	for s := range need {

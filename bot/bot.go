@@ -128,6 +128,11 @@ func New(o Options) *Bot {
 			}
 		}
 	}
+	if o.Config.Defaults.NotifyOwner && len(o.Config.People) > 0 {
+		for _, d := range o.Config.Defaults.WarnBefore {
+			widest = max(widest, d)
+		}
+	}
 	life, end := context.WithCancel(context.Background())
 	return &Bot{
 		life:          life,

@@ -171,19 +171,15 @@ func (b *Bot) diff(nbs []lease.Notebook, now time.Time) ([]pendingPost, []pendin
 			if !ch.Warn {
 				continue
 			}
-			th := smallestCovering(ch.WarnBefore, left)
-			if th == 0 {
-				continue
+			if p, ok := b.crossed(nb, stop, id, ch.WarnBefore, left); ok {
+				posts = append(posts, p)
 			}
-			w := b.warningFor(nb, stop)
-			if w.Outcome != outcomeOpen {
-				continue
+		}
+		// The owner gets a copy by direct message, with the same buttons.
+		if owner := b.access.Owner(nb); owner != "" && b.cfg.Defaults.NotifyOwner {
+			if p, ok := b.crossed(nb, stop, ownerTarget(owner), b.cfg.Defaults.WarnBefore, left); ok {
+				posts = append(posts, p)
 			}
-			if prev, ok := w.Warned[id]; ok && prev <= th {
-				continue
-			}
-			w.Warned[id] = th
-			posts = append(posts, pendingPost{w: w, nb: nb, target: id, threshold: th})
 		}
 	}
 	for _, ws := range open { // warned notebooks no longer running
@@ -195,12 +191,41 @@ func (b *Bot) diff(nbs []lease.Notebook, now time.Time) ([]pendingPost, []pendin
 	return posts, updates
 }
 
+// crossed reports the copy to post for target when nb's time left is
+// inside a threshold it was not yet warned at; b.mu is held.
+func (b *Bot) crossed(nb lease.Notebook, stop time.Time, target string, thresholds []time.Duration, left time.Duration) (pendingPost, bool) {
+	th := smallestCovering(thresholds, left)
+	if th == 0 {
+		return pendingPost{}, false
+	}
+	w := b.warningFor(nb, stop)
+	if w.Outcome != outcomeOpen {
+		return pendingPost{}, false
+	}
+	if prev, ok := w.Warned[target]; ok && prev <= th {
+		return pendingPost{}, false
+	}
+	w.Warned[target] = th
+	return pendingPost{w: w, nb: nb, target: target, threshold: th}, true
+}
+
+// A warning copy meant for a person (the notebook's owner) has a target of
+// "@" and their user ID; every other target is a channel ID.
+func ownerTarget(user string) string { return "@" + user }
+
+func targetOf(target string) Target {
+	if user, ok := strings.CutPrefix(target, "@"); ok {
+		return Target{User: user}
+	}
+	return Target{Channel: target}
+}
+
 // deliver posts new warning copies and updates ended warnings.
 func (b *Bot) deliver(ctx context.Context, posts []pendingPost, updates []pendingUpdate) {
 	now := b.now()
 	for _, p := range posts {
 		msg := b.warningMessage(p.nb, p.target, now)
-		ref, err := b.chat.Post(ctx, Target{Channel: p.target}, msg)
+		ref, err := b.chat.Post(ctx, targetOf(p.target), msg)
 		if errors.Is(err, ErrUndeliverable) {
 			// Kept as warned: posting again every cycle would fail the same way.
 			b.log.Error("a warning cannot be posted in this channel; is the bot a member?", "channel", p.target, "notebook", p.nb.ID, "err", err)
@@ -235,11 +260,19 @@ func (b *Bot) updatePosts(ctx context.Context, w *warning, msg Message) {
 	}
 }
 
-func (b *Bot) buttonsFor(channel string) []time.Duration {
-	if ch, ok := b.access.Channel(channel); ok {
+// buttonsFor is the extend buttons of a warning copy: the channel's, or
+// for an owner's copy the default buttons within the owner limit.
+func (b *Bot) buttonsFor(target string) []time.Duration {
+	if ch, ok := b.access.Channel(target); ok {
 		return ch.ExtendButtons
 	}
-	return nil
+	var out []time.Duration
+	for _, d := range b.cfg.Defaults.ExtendButtons {
+		if d <= b.cfg.Defaults.OwnerMaxExtend {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (b *Bot) warningMessage(nb lease.Notebook, channel string, now time.Time) Message {
