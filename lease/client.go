@@ -24,7 +24,7 @@ type Config struct {
 	Endpoint    string           // e.g. https://modelarts.eu-de.otc.t-systems.com; http only on loopback hosts
 	ProjectID   string           // project the notebooks live in
 	ListAll     bool             // list every user's notebooks (GET …/notebooks/all, needs admin rights)
-	Auth        Authenticator    // *AKSK or *IAMPassword
+	Auth        Authenticator    // *AKSK, *IAMPassword or one of your own (see Validator, Invalidator, SecretHolder)
 	HTTPClient  *http.Client     // default: one with sane timeouts
 	RetryBudget time.Duration    // bound of one call, all attempts and waits included; default 15s
 	Now         func() time.Time // default time.Now; used to turn a target stop time into a duration
@@ -99,8 +99,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("modelarts: no authenticator")
 	}
-	if v, ok := cfg.Auth.(interface{ validate() error }); ok {
-		if err := v.validate(); err != nil {
+	if v, ok := cfg.Auth.(Validator); ok {
+		if err := v.Validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -330,7 +330,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 			e = answered
 		}
 		if status == http.StatusUnauthorized && !reauthed {
-			if inv, ok := c.cfg.Auth.(interface{ Invalidate() }); ok {
+			if inv, ok := c.cfg.Auth.(Invalidator); ok {
 				inv.Invalidate()
 				reauthed = true
 				continue
@@ -431,8 +431,8 @@ func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
 		e.Code, e.Message = errorBody(raw)
 		e.Kind = classify(status, e.Code)
 	}
-	if s, ok := c.cfg.Auth.(interface{ secrets() []string }); ok {
-		e.Message = redact(e.Message, s.secrets())
+	if s, ok := c.cfg.Auth.(SecretHolder); ok {
+		e.Message = redact(e.Message, s.Secrets())
 	}
 	return e
 }
