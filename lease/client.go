@@ -93,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modelarts endpoint: %w", err)
 	}
-	if !validID(cfg.ProjectID) {
+	if !validProjectID(cfg.ProjectID) {
 		return nil, errors.New("modelarts project ID: want letters, digits, '-' or '_'")
 	}
 	if cfg.Auth == nil {
@@ -142,16 +142,12 @@ func checkEndpoint(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+// validProjectID accepts what may stand as one segment of the request path:
+// project IDs are 32 hex digits on Huawei Cloud and OTC, but the rule is kept
+// loose (the characters of a name, at most 64) so that an unusual project
+// still works.
+func validProjectID(id string) bool {
+	return id != "" && len(id) <= 64 && nameChars(id)
 }
 
 // ListOptions filters List.
@@ -293,7 +289,7 @@ type call struct {
 
 // simple runs a call about one notebook.
 func (c *Client) simple(ctx context.Context, cl call, out any) error {
-	if !validID(cl.id) {
+	if !ValidName(cl.id) {
 		return &Error{Kind: KindNotFound, Op: cl.op, Message: "malformed notebook ID"}
 	}
 	cl.path = "/notebooks/" + cl.id + cl.path

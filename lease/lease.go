@@ -13,11 +13,59 @@ import (
 	"time"
 )
 
-// API limits of one lease renewal: the stop time is set as a duration from now.
+// API limits of one lease renewal or start: the stop time is set as a
+// duration from now, and ModelArts refuses one outside [MinDuration,
+// MaxDuration] (ModelArts.6349). These are the project's one source of the
+// 1 h and 72 h limits.
 const (
 	MinDuration = time.Hour
 	MaxDuration = 72 * time.Hour
 )
+
+// MaxNameLen is the longest notebook name ModelArts accepts.
+const MaxNameLen = 128
+
+// IsNotebookID reports whether s has the shape of a ModelArts notebook ID, a
+// UUID (8-4-4-4-12 hex digits, either case). A chat command can use it to
+// tell an ID from a name without asking ModelArts.
+func IsNotebookID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ValidName reports whether s can be a notebook name: 1 to MaxNameLen ASCII
+// letters, digits, '-' or '_'. Every notebook ID passes too, so the client
+// uses it to refuse, without a request, anything that could not name a
+// notebook or would change the meaning of a request path.
+func ValidName(s string) bool {
+	return s != "" && len(s) <= MaxNameLen && nameChars(s)
+}
+
+// nameChars reports whether s holds only ASCII letters, digits, '-' and '_'.
+func nameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Notebook statuses as ModelArts spells them.
 const (
