@@ -249,7 +249,7 @@ func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error
 	if resp.StatusCode/100 != 2 || tok == "" {
 		e := &Error{Op: op, Status: resp.StatusCode}
 		e.Code, e.Message = errorBody(raw)
-		e.Message = redact(e.Message, []string{a.Password})
+		e.Message = cleanMessage(e.Message, a.Secrets())
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			e.Kind = KindUnavailable

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patrickmn/go-cache"
 )
@@ -427,9 +428,11 @@ func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
 		e.Code, e.Message = errorBody(raw)
 		e.Kind = classify(status, e.Code)
 	}
+	var secrets []string
 	if s, ok := c.cfg.Auth.(SecretHolder); ok {
-		e.Message = redact(e.Message, s.Secrets())
+		secrets = s.Secrets()
 	}
+	e.Message = cleanMessage(e.Message, secrets)
 	return e
 }
 
@@ -521,19 +524,28 @@ func errorBody(raw []byte) (code, msg string) {
 	if msg == "" {
 		msg = b.Error.Message
 	}
-	const maxMsg = 300
-	if len(msg) > maxMsg {
-		msg = msg[:maxMsg] + "…"
-	}
 	return code, msg
 }
 
-// redact blanks every secret that a server might have echoed into msg.
-func redact(msg string, secrets []string) string {
+// maxMsg bounds the length, in bytes, of a server message kept in an Error.
+const maxMsg = 300
+
+// cleanMessage makes a server's error message fit for an error: every
+// secret the server may have echoed is blanked first, over the whole text,
+// and only then is the text cut to maxMsg bytes, at a rune boundary. Cutting
+// first would leave the head of a secret that straddles the cut unmatched.
+func cleanMessage(msg string, secrets []string) string {
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")
 		}
 	}
-	return msg
+	if len(msg) <= maxMsg {
+		return msg
+	}
+	n := maxMsg
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }
