@@ -231,13 +231,17 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 	defer cancel()
 	var sent time.Time
 	var ms int64
-	body := func() []byte {
+	// The duration goes both into the query, which older ModelArts versions
+	// require and newer ones let win (forcing a scheduled stop), and into
+	// the body, which the current documentation prefers.
+	vary := func() (url.Values, []byte) {
 		sent = c.cfg.Now()
 		ms = min(max(stop.Sub(sent).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
-		return fmt.Appendf(nil, `{"duration":%d,"type":"timing"}`, ms)
+		d := strconv.FormatInt(ms, 10)
+		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}
 	var l Lease
-	cl := call{name: "renew", op: "renew lease", id: id, method: http.MethodPatch, path: "/lease", body: body, retry: retryAll}
+	cl := call{name: "renew", op: "renew lease", id: id, method: http.MethodPatch, path: "/lease", vary: vary, retry: retryAll}
 	if err := c.simple(ctx, cl, &l); err != nil {
 		return time.Time{}, err
 	}
@@ -259,17 +263,19 @@ func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Noteboo
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
 	var nb Notebook
-	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject, retry: retryUnprocessed}, &nb)
+	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed}, &nb)
 	return nb, err
 }
 
 // Stop stops a RUNNING notebook, retried like Start.
 func (c *Client) Stop(ctx context.Context, id string) (Notebook, error) {
 	var nb Notebook
-	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject, retry: retryUnprocessed}, &nb)
+	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject(), retry: retryUnprocessed}, &nb)
 	return nb, err
 }
 
+// emptyObject is the body of start and stop: the API defines none, but some
+// ModelArts versions refuse a POST without one.
 func emptyObject() []byte { return []byte("{}") }
 
 type retryPolicy int
@@ -283,9 +289,12 @@ type call struct {
 	name, op, id string
 	method, path string // path below /v1/{project}, or below /notebooks/{id} when id is set
 	query        url.Values
-	body         func() []byte // nil: no body; called once per attempt
-	retry        retryPolicy
-	decode       func(raw []byte) error // reads a 2xx answer instead of decoding into out
+	body         []byte // nil: no body
+	// vary, when set, replaces query and body with fresh ones for each
+	// attempt: a renewal measures its duration from the moment it is sent.
+	vary   func() (url.Values, []byte)
+	retry  retryPolicy
+	decode func(raw []byte) error // reads a 2xx answer instead of decoding into out
 }
 
 // simple runs a call about one notebook.
@@ -355,15 +364,17 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 
 // attempt makes one HTTP request. A non-nil error means no HTTP answer.
 func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte, error) {
-	var body []byte
+	query, body := cl.query, cl.body
+	if cl.vary != nil {
+		query, body = cl.vary()
+	}
 	var rd io.Reader
-	if cl.body != nil {
-		body = cl.body()
+	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	u := c.base + cl.path
-	if len(cl.query) > 0 {
-		u += "?" + cl.query.Encode()
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
 	if err != nil {

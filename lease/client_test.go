@@ -73,8 +73,8 @@ func TestCalls(t *testing.T) {
 			if !stored.StopTime().Equal(target) || stored.Lease.CreateAt != nb.Lease.CreateAt {
 				t.Errorf("simulator lease %+v, want stop %v and create_at kept", stored.Lease, target)
 			}
-			if body := f.sim.Requests()[0].Body; body != `{"duration":18000000,"type":"timing"}` {
-				t.Errorf("renew body %s", body)
+			if r := f.sim.Requests()[0]; r.Body != `{"duration":18000000,"type":"timing"}` || r.Query != "duration=18000000" {
+				t.Errorf("renew body %s query %q", r.Body, r.Query)
 			}
 		}},
 		{"renew clamps to 1h and 72h", func(t *testing.T, f *fixture) {
@@ -285,6 +285,19 @@ func TestRenewRetriesKeepTargetStopTime(t *testing.T) {
 			}
 			if n := f.sim.Count("renew"); n != 3 {
 				t.Errorf("%d renew requests, want 3", n)
+			}
+			// Each attempt re-measures the duration, the same in query and body.
+			left := []time.Duration{6 * time.Hour, 5*time.Hour + 40*time.Minute, 5*time.Hour + 20*time.Minute}
+			i := 0
+			for _, r := range f.sim.Requests() {
+				if r.Route != simulator.RouteRenew {
+					continue
+				}
+				d := left[i].Milliseconds()
+				if want := fmt.Sprintf("duration=%d", d); r.Query != want || r.Body != fmt.Sprintf(`{"duration":%d,"type":"timing"}`, d) {
+					t.Errorf("renew attempt %d: query %q body %s, want duration %d in both", i, r.Query, r.Body, d)
+				}
+				i++
 			}
 			wantLease := 0
 			if reply204 {
