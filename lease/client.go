@@ -380,9 +380,9 @@ func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	// On every request, GETs included, as Huawei's SDK does. The signature
+	// leaves Content-Type out, so this changes no signed header.
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Language", "en-us")
 	req.Header.Set("X-Project-Id", c.cfg.ProjectID)
 	if err := c.cfg.Auth.Authenticate(ctx, req, body); err != nil {

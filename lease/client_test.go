@@ -146,9 +146,12 @@ func TestHeaders(t *testing.T) {
 	if _, err := f.c.Renew(context.Background(), nb.ID, f.clk.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for method, wantCT := range map[string]string{http.MethodGet: "", http.MethodPatch: "application/json"} {
+	if _, err := f.c.Stop(context.Background(), nb.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodPost} {
 		h := seen[method]
-		if h.Get("Content-Type") != wantCT || h.Get("X-Language") != "en-us" || h.Get("X-Project-Id") != project ||
+		if h.Get("Content-Type") != "application/json" || h.Get("X-Language") != "en-us" || h.Get("X-Project-Id") != project ||
 			!strings.HasPrefix(h.Get("Authorization"), "SDK-HMAC-SHA256 Access="+testAK+", SignedHeaders=host;x-language;x-project-id;x-sdk-date, Signature=") {
 			t.Errorf("%s headers: %v", method, h)
 		}
