@@ -173,7 +173,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 	case a.fetch <- struct{}{}:
 		defer func() { <-a.fetch }()
 	case <-ctx.Done():
-		return "", &Error{Kind: KindUnavailable, Op: "get IAM token", Err: ctx.Err()}
+		return "", &Error{Kind: KindUnavailable, Op: opToken, Err: ctx.Err()}
 	}
 	if v, ok := a.cache.Get(tokenKey); ok {
 		return v.(string), nil
@@ -190,7 +190,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 
 // request fetches a token and returns it with how long it may be cached.
 func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error) {
-	const op = "get IAM token"
+	const op = opToken
 	base, err := checkEndpoint(a.Endpoint)
 	if err != nil {
 		return "", 0, &Error{Kind: KindAuth, Op: op, Err: err}
@@ -253,6 +253,8 @@ func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			e.Kind = KindUnavailable
+		case resp.StatusCode == http.StatusNotFound:
+			e.Kind = KindConfig // no token API at this address
 		case resp.StatusCode/100 == 2:
 			e.Kind, e.Message = KindAuth, "no X-Subject-Token in the answer"
 		default:

@@ -437,7 +437,7 @@ func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
 		e.Kind, e.Err = networkKind(err), netErr(err)
 	default:
 		e.Code, e.Message = errorBody(raw)
-		e.Kind = classify(status, e.Code)
+		e.Kind = classify(status, e.Code, cl.id != "")
 	}
 	var secrets []string
 	if s, ok := c.cfg.Auth.(SecretHolder); ok {
@@ -447,7 +447,9 @@ func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
 	return e
 }
 
-func classify(status int, code string) Kind {
+// classify maps an HTTP error answer to a Kind. aboutNotebook is false for
+// a listing, where a 404 cannot mean a missing notebook.
+func classify(status int, code string, aboutNotebook bool) Kind {
 	switch code {
 	case "ModelArts.6309", "ModelArts.6404":
 		return KindNotFound
@@ -460,7 +462,13 @@ func classify(status int, code string) Kind {
 	}
 	switch {
 	case status == http.StatusNotFound:
-		return KindNotFound
+		// ModelArts itself says "not found" with its own code, or with no
+		// body at all; any other code (APIG.0101 "API does not exist") comes
+		// from the gateway in front of it: a wrong endpoint or path.
+		if aboutNotebook && (code == "" || strings.HasPrefix(code, "ModelArts.")) {
+			return KindNotFound
+		}
+		return KindConfig
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return KindAuth
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:

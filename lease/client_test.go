@@ -173,7 +173,13 @@ func TestErrors(t *testing.T) {
 		budget  time.Duration // retry budget if not the default
 	}{
 		{name: "unknown id is 400 6309", call: get, kind: lease.KindNotFound, status: 400, code: "ModelArts.6309", sentry: lease.ErrNotFound},
-		{name: "plain 404", prep: fault(simulator.Fault{Route: "get", Status: 404, Code: "APIG.0101"}), call: get, kind: lease.KindNotFound, status: 404, code: "APIG.0101"},
+		{name: "gateway 404 is a configuration error", prep: fault(simulator.Fault{Route: "get", Status: 404, Code: "APIG.0101"}), call: get,
+			kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
+		{name: "unknown path is a configuration error", prep: running, call: func(f *fixture, _ string) error {
+			c, _ := lease.New(lease.Config{Endpoint: f.srv.URL + "/typo", ProjectID: project, Auth: f.cfg.Auth})
+			_, err := c.List(ctx, lease.ListOptions{})
+			return err
+		}, kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
 		{name: "400 6404", prep: fault(simulator.Fault{Route: "get", Status: 400, Code: "ModelArts.6404"}), call: get, kind: lease.KindNotFound, status: 400, code: "ModelArts.6404"},
 		{name: "malformed id, no request", prep: func(*fixture) string { return "../x" }, call: get, kind: lease.KindNotFound},
 		{name: "name of 128 characters is asked", prep: func(*fixture) string { return strings.Repeat("n", lease.MaxNameLen) }, call: get,

@@ -164,15 +164,19 @@ type Kind int
 // Error kinds.
 const (
 	KindOther       Kind = iota
-	KindNotFound         // HTTP 404, or 400 with ModelArts.6309 / ModelArts.6404
+	KindNotFound         // 400 with ModelArts.6309 / ModelArts.6404, or a 404 with a ModelArts code or no error code
 	KindNotRunning       // ModelArts.6327, ModelArts.6307
 	KindOutOfRange       // ModelArts.6349
 	KindBusy             // ModelArts.6357
 	KindAuth             // HTTP 401 / 403
 	KindUnavailable      // 429, 5xx, network errors and timeouts, after retries
+	// KindConfig is a 404 from the API gateway (APIG.0101 and other non-ModelArts
+	// codes) or on a listing: the endpoint or project ID is wrong, not the notebook.
+	// It is not retried; an operator has to fix the configuration.
+	KindConfig
 )
 
-var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable"}
+var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable", "configuration error"}
 
 // String names the kind in words fit for a log line.
 func (k Kind) String() string {
@@ -190,7 +194,12 @@ var (
 	ErrBusy        = &Error{Kind: KindBusy}
 	ErrAuth        = &Error{Kind: KindAuth}
 	ErrUnavailable = &Error{Kind: KindUnavailable}
+	ErrConfig      = &Error{Kind: KindConfig}
 )
+
+// opToken is the Op of an IAM token request; a configuration error there
+// points at the IAM endpoint rather than at ModelArts.
+const opToken = "get IAM token"
 
 // Error is a failed ModelArts call. It never carries a credential.
 type Error struct {
@@ -203,7 +212,8 @@ type Error struct {
 	Err     error  // underlying network error, if any
 }
 
-// Error reads "op id: kind (HTTP status code): message: cause".
+// Error reads "op id: kind (HTTP status code): message: cause"; a
+// configuration error also says which setting to check.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -220,7 +230,17 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(")")
 	}
-	if e.Message != "" {
+	// The hint goes on the error that got the answer, not on one wrapping it.
+	hint := e.Kind == KindConfig && e.Status != 0
+	switch {
+	case hint && e.Op == opToken:
+		b.WriteString(": the IAM endpoint answered 'API does not exist': check modelarts.iam_endpoint")
+	case hint:
+		b.WriteString(": the ModelArts endpoint or project answered 'API does not exist': check modelarts.endpoint and project_id")
+	}
+	if hint && e.Message != "" {
+		b.WriteString(" (" + e.Message + ")")
+	} else if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
 	if e.Err != nil {
