@@ -11,9 +11,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +43,10 @@ type Client struct {
 	base  string // {endpoint}/v1/{project_id}
 	hc    *http.Client
 	pages *cache.Cache // listing pages: raw answer and its decoded notebooks
+	// tracedTransport: hc's transport is net/http's, which reports each
+	// connection it makes, so a request that got none surely did not reach
+	// the server.
+	tracedTransport bool
 }
 
 // listPage is one decoded page of a listing.
@@ -114,7 +120,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient, pages: cache.New(pageTTL, pageTTL)}, nil
+	_, std := cfg.HTTPClient.Transport.(*http.Transport)
+	return &Client{
+		cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient, pages: cache.New(pageTTL, pageTTL),
+		tracedTransport: std || cfg.HTTPClient.Transport == nil,
+	}, nil
 }
 
 // checkEndpoint returns the endpoint without a trailing slash. Its errors
@@ -221,14 +231,30 @@ func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
 }
 
 // Renew moves the stop time of a RUNNING notebook to stop and returns the
-// stop time ModelArts reports. Each attempt sends duration = stop − now,
-// clamped into [MinDuration, MaxDuration], so retries keep the same target.
-// When the answer carries no lease (HTTP 204) the lease is read back; if
-// that read fails the renewal still stands and the stop time computed from
-// the sent duration is returned.
+// stop time the notebook now has.
+//
+// Each attempt sends duration = stop − now, clamped into [MinDuration,
+// MaxDuration], as the query parameter and in the body, so retries keep the
+// same target. The stop time Renew returns is one it believes: it lies in
+// [now + MinDuration, now + MaxDuration] and within stopTolerance of the
+// stop asked for (the last attempt's send time plus its duration). A stop
+// time from a 200 answer that fails this check is read back once with
+// GetLease; a 204 answer, which carries no lease, is always read back, and
+// if that read fails the stop asked for is returned, since ModelArts
+// accepted it.
+//
+// Errors:
+//   - KindNotRunning when ModelArts says the notebook is not running;
+//   - KindUnknown, never a plain failure, when the renewal may have been
+//     applied but Renew cannot tell: ctx ended after a request was sent, a
+//     request got no answer (or a gateway timeout), a 2xx answer could not
+//     be read, or the stop time reported cannot be right. Before returning
+//     it, Renew reads the lease back once, on a short context of its own
+//     that outlives ctx; if the notebook already stops at the target (within
+//     stopTolerance), that is a success;
+//   - any other kind when every attempt was answered with a refusal or never
+//     reached ModelArts: nothing was changed.
 func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
-	defer cancel()
 	var sent time.Time
 	var ms int64
 	// The duration goes both into the query, which older ModelArts versions
@@ -241,17 +267,104 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}
 	var l Lease
-	cl := call{name: "renew", op: "renew lease", id: id, method: http.MethodPatch, path: "/lease", vary: vary, retry: retryAll}
-	if err := c.simple(ctx, cl, &l); err != nil {
-		return time.Time{}, err
-	}
-	if l.CreateAt == 0 {
-		var err error
-		if l, err = c.GetLease(ctx, id); err != nil {
-			return sent.Add(time.Duration(ms) * time.Millisecond), nil
+	var oc outcome
+	cl := call{name: "renew", op: opRenew, id: id, method: http.MethodPatch, path: "/lease", vary: vary, retry: retryAll, track: &oc}
+	err := c.simple(ctx, cl, &l)
+	asked := sent.Add(time.Duration(ms) * time.Millisecond)
+	if err != nil {
+		switch k := KindOf(err); {
+		case k == KindNotRunning || k == KindNotFound:
+			return time.Time{}, err // a later answer settles it, whatever an earlier attempt did
+		case !oc.unsure && !(oc.reached && ctx.Err() != nil):
+			return time.Time{}, err
 		}
+		got, rerr := c.readBack(ctx, id, asked)
+		if rerr != nil {
+			return time.Time{}, unknownRenewal(id, err, rerr)
+		}
+		return got, nil
+	}
+	if l.CreateAt != 0 && c.believable(l.StopTime(), asked) {
+		return l.StopTime(), nil
+	}
+	got, rerr := c.readBack(ctx, id, asked)
+	switch {
+	case rerr == nil:
+		return got, nil
+	case l.CreateAt == 0 && !errors.Is(rerr, errUnbelievable):
+		return asked, nil // a 204: ModelArts accepted the duration; only the read failed
+	case l.CreateAt == 0:
+		return time.Time{}, unknownRenewal(id, nil, rerr)
+	}
+	return time.Time{}, unknownRenewal(id, fmt.Errorf("ModelArts reported stop time %s, not the %s asked for", stamp(l.StopTime()), stamp(asked)), rerr)
+}
+
+const opRenew = "renew lease"
+
+const (
+	// stopTolerance is how far a reported stop time may lie from the one
+	// asked for and still be believed: clock skew between the bot and
+	// ModelArts plus the time a request spends in flight.
+	stopTolerance = 5 * time.Minute
+	// readBackTimeout bounds the read of a lease after a doubtful renewal.
+	readBackTimeout = 5 * time.Second
+)
+
+// errUnbelievable marks a read-back whose stop time cannot be right.
+var errUnbelievable = errors.New("the stop time read back cannot be right")
+
+// believable reports whether stop can be the result of asking for asked:
+// within the API's limits from now, and within stopTolerance of asked.
+func (c *Client) believable(stop, asked time.Time) bool {
+	now := c.cfg.Now()
+	return !stop.Before(now.Add(MinDuration-stopTolerance)) && !stop.After(now.Add(MaxDuration+stopTolerance)) &&
+		!stop.Before(asked.Add(-stopTolerance)) && !stop.After(asked.Add(stopTolerance))
+}
+
+// readBack reads the lease of id once, on a context of its own that
+// outlives ctx, and returns its stop time if it is believable for asked.
+func (c *Client) readBack(ctx context.Context, id string, asked time.Time) (time.Time, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
+	defer cancel()
+	l, err := c.GetLease(rctx, id)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the lease back: %v", err)
+	}
+	if s := l.StopTime(); !c.believable(s, asked) {
+		return time.Time{}, fmt.Errorf("%w: %s, asked for %s", errUnbelievable, stamp(s), stamp(asked))
 	}
 	return l.StopTime(), nil
+}
+
+// stamp formats a stop time for an error message.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// unknownRenewal is the KindUnknown error of a renewal that may or may not
+// have been applied. cause is why the answer is doubtful, check what the
+// read-back found. The kinds of both are kept out of the error chain, so
+// that errors.Is matches ErrUnknown and not, say, ErrUnavailable; a context
+// error stays in it, so callers can still tell a cancellation.
+func unknownRenewal(id string, cause, check error) *Error {
+	e := &Error{Kind: KindUnknown, Op: opRenew, ID: id}
+	var ce *Error
+	if errors.As(cause, &ce) {
+		e.Status, e.Code, e.Message, cause = ce.Status, ce.Code, ce.Message, ce.Err
+	}
+	var inner *Error
+	switch {
+	case cause == nil:
+		e.Err = check
+	case errors.As(cause, &inner):
+		e.Err = fmt.Errorf("%v; %w", cause, check)
+	default:
+		e.Err = fmt.Errorf("%w; %w", cause, check)
+	}
+	return e
 }
 
 // Start starts a STOPPED notebook with an auto-stop after d (0: the
@@ -295,6 +408,18 @@ type call struct {
 	vary   func() (url.Values, []byte)
 	retry  retryPolicy
 	decode func(raw []byte) error // reads a 2xx answer instead of decoding into out
+	track  *outcome               // if set, receives what the attempts say about the call's effect
+}
+
+// outcome is what the attempts of one call say about whether it took effect.
+type outcome struct {
+	// reached: some request may have reached ModelArts (a connection was
+	// made for it).
+	reached bool
+	// unsure: some request that may have reached ModelArts got no answer
+	// that says what happened: none at all, a gateway timeout (504), or a
+	// 2xx whose body could not be read.
+	unsure bool
 }
 
 // simple runs a call about one notebook.
@@ -312,19 +437,25 @@ func (c *Client) simple(ctx context.Context, cl call, out any) error {
 func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
 	defer cancel()
+	var oc outcome
+	if cl.track != nil {
+		defer func() { *cl.track = oc }()
+	}
 	reauthed := false
 	var answered *Error // the last failure that had an HTTP answer
 	for attempt := 0; ; attempt++ {
-		status, hdr, raw, err := c.attempt(ctx, cl)
+		status, hdr, raw, reached, err := c.attempt(ctx, cl)
+		oc.reached = oc.reached || reached
+		oc.unsure = oc.unsure || reached && err != nil || status == http.StatusGatewayTimeout
 		if err == nil && status/100 == 2 {
 			if cl.decode != nil {
-				if err := cl.decode(raw); err != nil {
-					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
-				}
+				err = cl.decode(raw)
 			} else if out != nil && len(bytes.TrimSpace(raw)) > 0 {
-				if err := json.Unmarshal(raw, out); err != nil {
-					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
-				}
+				err = json.Unmarshal(raw, out)
+			}
+			if err != nil {
+				oc.unsure = true
+				return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
 			}
 			return status, nil
 		}
@@ -362,8 +493,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	}
 }
 
-// attempt makes one HTTP request. A non-nil error means no HTTP answer.
-func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte, error) {
+// attempt makes one HTTP request. A non-nil error means no HTTP answer;
+// reached reports whether the request may have got to the server, which is
+// so once a connection was made for it.
+func (c *Client) attempt(ctx context.Context, cl call) (status int, hdr http.Header, raw []byte, reached bool, err error) {
 	query, body := cl.query, cl.body
 	if cl.vary != nil {
 		query, body = cl.vary()
@@ -376,9 +509,11 @@ func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
+	var conn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conn.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u, rd)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, false, err
 	}
 	// On every request, GETs included, as Huawei's SDK does. The signature
 	// leaves Content-Type out, so this changes no signed header.
@@ -386,21 +521,24 @@ func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte
 	req.Header.Set("X-Language", "en-us")
 	req.Header.Set("X-Project-Id", c.cfg.ProjectID)
 	if err := c.cfg.Auth.Authenticate(ctx, req, body); err != nil {
-		return 0, nil, nil, authError{err}
+		return 0, nil, nil, false, authError{err}
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
+	// A transport other than net/http's may not report connections: then
+	// any request may have reached the server.
+	reached = conn.Load() || !c.tracedTransport
 	if err != nil {
 		c.observe(cl.name, 0, time.Since(start))
-		return 0, nil, nil, err
+		return 0, nil, nil, reached, err
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp)
+	raw, err = readBody(resp)
 	c.observe(cl.name, resp.StatusCode, time.Since(start))
 	if err != nil && resp.StatusCode/100 == 2 {
-		return 0, nil, nil, err
+		return 0, nil, nil, true, err
 	}
-	return resp.StatusCode, resp.Header, raw, nil
+	return resp.StatusCode, resp.Header, raw, true, nil
 }
 
 // readBody reads at most maxBody bytes, in one allocation when the length is known.

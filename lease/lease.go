@@ -174,9 +174,14 @@ const (
 	// codes) or on a listing: the endpoint or project ID is wrong, not the notebook.
 	// It is not retried; an operator has to fix the configuration.
 	KindConfig
+	// KindUnknown is a change that may or may not have been applied: the
+	// request was sent but no answer says what happened, and reading the
+	// notebook back did not settle it. Only Renew returns it; the caller
+	// should read the notebook again before it tells anyone a stop time.
+	KindUnknown
 )
 
-var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable", "configuration error"}
+var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable", "configuration error", "outcome unknown"}
 
 // String names the kind in words fit for a log line.
 func (k Kind) String() string {
@@ -195,6 +200,7 @@ var (
 	ErrAuth        = &Error{Kind: KindAuth}
 	ErrUnavailable = &Error{Kind: KindUnavailable}
 	ErrConfig      = &Error{Kind: KindConfig}
+	ErrUnknown     = &Error{Kind: KindUnknown}
 )
 
 // opToken is the Op of an IAM token request; a configuration error there
