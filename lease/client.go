@@ -78,7 +78,10 @@ const (
 	backoffBase   = 200 * time.Millisecond
 	backoffCap    = 4 * time.Second
 	pageSize      = 50
-	maxBody       = 16 << 20
+	// maxPages bounds one listing (100 000 notebooks), so that a server that
+	// never ends its pages gets an error instead of a loop without end.
+	maxPages = 2000
+	maxBody  = 16 << 20
 )
 
 var defaultHTTPClient = &http.Client{
@@ -166,8 +169,8 @@ type ListOptions struct {
 	Status string // e.g. "RUNNING"; empty lists every status
 }
 
-// List returns every notebook, fetching all pages (50 per request).
-// The retry budget applies to each page.
+// List returns every notebook, fetching all pages (50 per request), at most
+// 100 000 notebooks. The retry budget applies to each page.
 func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) {
 	path := "/notebooks"
 	if c.cfg.ListAll {
@@ -175,7 +178,11 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 	}
 	var all []Notebook
 	var seen map[string]bool
-	for offset := 0; ; {
+	for offset, pages := 0, 0; ; pages++ {
+		if pages == maxPages {
+			return nil, &Error{Kind: KindOther, Op: "list notebooks",
+				Message: fmt.Sprintf("gave up after %d pages (%d notebooks): the listing does not end", maxPages, len(all))}
+		}
 		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "offset": {strconv.Itoa(offset)}}
 		if opt.Status != "" {
 			q.Set("status", opt.Status)
@@ -367,12 +374,16 @@ func unknownRenewal(id string, cause, check error) *Error {
 	return e
 }
 
-// Start starts a STOPPED notebook with an auto-stop after d (0: the
-// service's default of one hour). It is retried only on answers that say
-// the request was not processed (429, 503) or when no connection was made.
+// Start starts a STOPPED notebook that auto-stops d after the start. d is
+// clamped into [MinDuration, MaxDuration], since ModelArts refuses any other
+// duration; 0 sends none and leaves it to the service (one hour). It is
+// retried only on answers that say the request was not processed (429, 503)
+// or when no connection was made. The notebook returned is usually STARTING;
+// poll Get until it is RUNNING or START_FAILED (see Notebook.FailReason).
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
+		d = min(max(d, MinDuration), MaxDuration)
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
 	var nb Notebook
