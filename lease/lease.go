@@ -73,6 +73,9 @@ const (
 	StatusStopped  = "STOPPED"
 	StatusStarting = "STARTING"
 	StatusStopping = "STOPPING"
+	// StatusStartFailed ends a start that did not succeed; the notebook's
+	// FailReason says why.
+	StatusStartFailed = "START_FAILED"
 )
 
 // Lease is a notebook's auto-stop policy. Times are epoch milliseconds.
@@ -127,6 +130,15 @@ type Tag struct {
 	Value string `json:"value"`
 }
 
+// Progress is one step of a start or stop in progress, so that a chat can
+// say how far a notebook has got (ModelArts' action_progress).
+type Progress struct {
+	NotebookID      string `json:"notebook_id,omitempty"`
+	Status          string `json:"status"`                     // WAITING, PROCESSING, FAILED or COMPLETED
+	Step            int    `json:"step"`                       // 1 storage, 2 compute, 3 network, 4 initialisation
+	StepDescription string `json:"step_description,omitempty"` // the step in words
+}
+
 // Notebook is the part of a ModelArts notebook that leasebot uses.
 type Notebook struct {
 	ID          string `json:"id"`
@@ -140,6 +152,11 @@ type Notebook struct {
 	Tags        []Tag  `json:"tags,omitempty"`
 	URL         string `json:"url,omitempty"`
 	WorkspaceID string `json:"workspace_id,omitempty"`
+	// FailReason says why the last start failed (status START_FAILED), in
+	// ModelArts' words, so that a chat can pass it on.
+	FailReason string `json:"fail_reason,omitempty"`
+	// ActionProgress lists the steps of a start or stop under way.
+	ActionProgress []Progress `json:"action_progress,omitempty"`
 }
 
 // StopTime is the notebook's lease stop time (see Lease.StopTime).

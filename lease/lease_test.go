@@ -39,6 +39,21 @@ func TestLeaseJSON(t *testing.T) {
 	}
 }
 
+func TestNotebookStartFields(t *testing.T) {
+	const in = `{"id":"f9937afa-631e-4a8f-a8f7-3b6c800585f0","status":"START_FAILED",
+		"fail_reason":"Insufficient resources in the pool.",
+		"action_progress":[{"notebook_id":"f9937afa-631e-4a8f-a8f7-3b6c800585f0","status":"FAILED","step":2,"step_description":"compute"}]}`
+	var nb Notebook
+	if err := json.Unmarshal([]byte(in), &nb); err != nil {
+		t.Fatal(err)
+	}
+	want := Progress{NotebookID: nb.ID, Status: "FAILED", Step: 2, StepDescription: "compute"}
+	if nb.Status != StatusStartFailed || nb.FailReason != "Insufficient resources in the pool." ||
+		len(nb.ActionProgress) != 1 || nb.ActionProgress[0] != want {
+		t.Errorf("decoded %+v", nb)
+	}
+}
+
 func TestIsNotebookID(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
