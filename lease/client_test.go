@@ -478,3 +478,37 @@ func TestCallerCancellation(t *testing.T) {
 		t.Errorf("err = %v, want unavailable wrapping context.DeadlineExceeded", err)
 	}
 }
+
+// TestStartFailureReported: a start that fails is reported by Get and List
+// with its status and reason, on the simulator's clock.
+func TestStartFailureReported(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, with{sim: func(o *simulator.Options) { o.Transition = time.Minute }})
+	nb := f.sim.Add(lease.Notebook{Name: "gpu", Status: lease.StatusStopped})
+	const reason = "Insufficient GPU resources in the pool."
+	f.sim.FailStart(nb.ID, reason)
+	started, err := f.c.Start(ctx, nb.ID, 2*time.Hour)
+	if err != nil || started.Status != lease.StatusStarting || len(started.ActionProgress) == 0 {
+		t.Fatalf("Start = %+v, %v; want STARTING with its progress", started, err)
+	}
+	f.clk.Advance(time.Minute)
+	got, err := f.c.Get(ctx, nb.ID)
+	if err != nil || got.Status != lease.StatusStartFailed || got.FailReason != reason {
+		t.Errorf("Get = %s %q, %v; want START_FAILED %q", got.Status, got.FailReason, err, reason)
+	}
+	all, err := f.c.List(ctx, lease.ListOptions{Status: lease.StatusStartFailed})
+	if err != nil || len(all) != 1 || all[0].FailReason != reason {
+		t.Errorf("List = %+v, %v", all, err)
+	}
+	if _, err := f.c.Renew(ctx, nb.ID, f.clk.Now().Add(2*time.Hour)); lease.KindOf(err) != lease.KindNotRunning {
+		t.Errorf("Renew after a failed start: %v, want not running", err)
+	}
+	// The next start succeeds and clears the reason.
+	if _, err := f.c.Start(ctx, nb.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	if got, _ := f.c.Get(ctx, nb.ID); got.Status != lease.StatusRunning || got.FailReason != "" {
+		t.Errorf("after a second start: %s %q", got.Status, got.FailReason)
+	}
+}

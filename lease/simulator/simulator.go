@@ -1,9 +1,12 @@
 // Package simulator is an in-memory ModelArts notebook service: an
 // http.Handler that answers the calls of the lease client the way ModelArts
 // does, its surprises included (unknown IDs are HTTP 400 ModelArts.6309,
-// limit must be 10, 20 or 50, renew answers may be 204). It verifies every
-// AK/SK signature, can issue IAM tokens, injects faults and logs requests.
-// Tests, `leasebot demo` and `leasebot run -simulate` use it.
+// limit must be 10, 20 or 50, renew answers may be 204, unknown paths are
+// the gateway's 404 APIG.0101). Notebooks start and stop through STARTING and STOPPING,
+// a start can be made to fail, and leases expire, all on the clock of
+// Options.Now. It verifies every AK/SK signature, can issue IAM tokens,
+// injects faults and logs requests. Tests, `leasebot demo` and
+// `leasebot run -simulate` use it.
 package simulator
 
 import (

@@ -125,7 +125,9 @@ func TestAnswersLikeModelArts(t *testing.T) {
 	e := newEnv(t, simulator.Options{})
 	run := e.sim.AddRunning("run", 2*time.Hour)
 	off := e.sim.Add(lease.Notebook{Name: "off", Status: lease.StatusStopped})
-	for i := 0; i < 23; i++ {
+	off2 := e.sim.Add(lease.Notebook{Name: "off2", Status: lease.StatusStopped})
+	run2 := e.sim.AddRunning("run2", 2*time.Hour)
+	for i := 0; i < 21; i++ {
 		e.sim.AddRunning("bulk", time.Hour)
 	}
 	list := "/v1/" + project + "/notebooks"
@@ -137,7 +139,7 @@ func TestAnswersLikeModelArts(t *testing.T) {
 		{"default limit 10", "GET", list, "", 200, map[string]any{"current": 0.0, "pages": 3.0, "size": 10.0, "total": 25.0}},
 		{"limit 20 second page", "GET", list + "?limit=20&offset=20", "", 200, map[string]any{"current": 1.0, "pages": 2.0, "size": 20.0, "total": 25.0}},
 		{"limit 30 refused", "GET", list + "?limit=30", "", 400, map[string]any{"error_code": "ModelArts.0101"}},
-		{"status filter", "GET", list + "?status=STOPPED&limit=50", "", 200, map[string]any{"total": 1.0}},
+		{"status filter", "GET", list + "?status=STOPPED&limit=50", "", 200, map[string]any{"total": 2.0}},
 		{"all", "GET", list + "/all?limit=50", "", 200, map[string]any{"total": 25.0}},
 		{"unknown id", "GET", nbPath("00000000-0000-4000-8000-000000000000", ""), "", 400, map[string]any{"error_code": "ModelArts.6309"}},
 		{"lease of stopped", "GET", nbPath(off.ID, "/lease"), "", 400, map[string]any{"error_code": "ModelArts.6327"}},
@@ -149,7 +151,10 @@ func TestAnswersLikeModelArts(t *testing.T) {
 		{"renew query overrides body", "PATCH", nbPath(run.ID, "/lease?duration=259200000"), `{"duration":1}`, 200, map[string]any{"type": "TIMING"}},
 		{"start running", "POST", nbPath(run.ID, "/start"), `{}`, 400, map[string]any{"error_code": "ModelArts.6305"}},
 		{"stop stopped", "POST", nbPath(off.ID, "/stop"), `{}`, 400, map[string]any{"error_code": "ModelArts.6307"}},
-		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 400, map[string]any{"error_code": "ModelArts.0104"}},
+		{"start with a body that is no object", "POST", nbPath(off.ID, "/start"), `[`, 400, map[string]any{"error_code": "ModelArts.0104"}},
+		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 200, map[string]any{"status": lease.StatusStarting}},
+		{"start with {}", "POST", nbPath(off2.ID, "/start?duration=7200000&type=timing"), `{}`, 200, map[string]any{"status": lease.StatusStarting}},
+		{"stop without body", "POST", nbPath(run2.ID, "/stop"), ``, 200, map[string]any{"status": lease.StatusStopping}},
 		{"unknown route", "DELETE", nbPath(run.ID, "/lease"), ``, 404, map[string]any{"error_code": "APIG.0101"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,5 +323,88 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if soon != 1 || stopped != 1 || hours < 3 || dup != 1 {
 		t.Errorf("demo seed: %d stopping soon, %d stopped, %d with hours left, %d shared names", soon, stopped, hours, dup)
+	}
+}
+
+// TestStartStopTransitions follows notebooks through STARTING and STOPPING
+// on the server's clock, a failing start included.
+func TestStartStopTransitions(t *testing.T) {
+	const transition = 2 * time.Minute
+	type step struct {
+		after  time.Duration // since the request
+		status string
+	}
+	for _, tc := range []struct {
+		name, path, body string
+		from             string // status before
+		failReason       string // FailStart before the request
+		steps            []step
+		stopAfter        time.Duration // once RUNNING: stop time − request time
+	}{
+		{"start without body", "/start?duration=7200000&type=timing", "", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition - time.Second, lease.StatusStarting}, {transition, lease.StatusRunning}}, 2 * time.Hour},
+		{"start with {}", "/start?duration=10800000&type=timing", "{}", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, 3 * time.Hour},
+		{"start with the service's default", "/start", "", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, time.Hour},
+		{"start after a failed start", "/start", "", lease.StatusStartFailed, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, time.Hour},
+		{"failing start", "/start", "{}", lease.StatusStopped, "ModelArts.6360: insufficient resources",
+			[]step{{0, lease.StatusStarting}, {transition - time.Second, lease.StatusStarting}, {transition, lease.StatusStartFailed}, {time.Hour, lease.StatusStartFailed}}, 0},
+		{"stop without body", "/stop", "", lease.StatusRunning, "",
+			[]step{{0, lease.StatusStopping}, {transition - time.Second, lease.StatusStopping}, {transition, lease.StatusStopped}}, 0},
+		{"stop with {}", "/stop", "{}", lease.StatusRunning, "",
+			[]step{{0, lease.StatusStopping}, {transition, lease.StatusStopped}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, simulator.Options{Transition: transition})
+			created := e.now.Add(-5 * time.Hour)
+			nb := e.sim.Add(lease.Notebook{Status: tc.from, FailReason: map[bool]string{true: "earlier failure"}[tc.from == lease.StatusStartFailed],
+				Lease: lease.Lease{CreateAt: created.UnixMilli(), Duration: (6 * time.Hour).Milliseconds(), Enable: true}})
+			if tc.failReason != "" {
+				e.sim.FailStart(nb.ID, tc.failReason)
+			}
+			sent := e.now
+			if a := e.call(t, "POST", nbPath(nb.ID, tc.path), tc.body, nil); a.status != 200 || a.body["status"] != tc.steps[0].status {
+				t.Fatalf("%s: %d %s", tc.path, a.status, a.raw)
+			}
+			for _, st := range tc.steps {
+				e.now = sent.Add(st.after)
+				got := e.call(t, "GET", nbPath(nb.ID, ""), "", nil)
+				listed := e.call(t, "GET", "/v1/"+project+"/notebooks?limit=50", "", nil)
+				if got.body["status"] != st.status || !strings.Contains(listed.raw, `"status":"`+st.status+`"`) {
+					t.Errorf("at +%v: get says %v, want %s (list %s)", st.after, got.body["status"], st.status, listed.raw)
+				}
+				switch st.status {
+				case lease.StatusStarting, lease.StatusStopping:
+					if !strings.Contains(got.raw, `"action_progress":[{`) {
+						t.Errorf("at +%v: no action_progress while %s: %s", st.after, st.status, got.raw)
+					}
+				case lease.StatusStartFailed:
+					if got.body["fail_reason"] != tc.failReason || !strings.Contains(listed.raw, `"fail_reason":"`+tc.failReason+`"`) {
+						t.Errorf("at +%v: fail_reason %v, want %q (list %s)", st.after, got.body["fail_reason"], tc.failReason, listed.raw)
+					}
+					if a := e.call(t, "PATCH", nbPath(nb.ID, "/lease?duration=7200000"), "", nil); a.status != 400 || a.body["error_code"] != "ModelArts.6327" {
+						t.Errorf("renew after a failed start: %d %s", a.status, a.raw)
+					}
+				default:
+					if _, ok := got.body["fail_reason"]; ok || strings.Contains(got.raw, "action_progress") {
+						t.Errorf("at +%v: %s still reports a failure or progress: %s", st.after, st.status, got.raw)
+					}
+				}
+			}
+			if tc.stopAfter != 0 {
+				stored, _ := e.sim.Notebook(nb.ID)
+				l := stored.Lease
+				if !stored.StopTime().Equal(sent.Add(tc.stopAfter)) || l.CreateAt != created.UnixMilli() ||
+					l.Duration != sent.Sub(created).Milliseconds()+tc.stopAfter.Milliseconds() {
+					t.Errorf("lease after start %+v: want stop %v after the start, duration counted from create_at", l, tc.stopAfter)
+				}
+				e.now = sent.Add(tc.stopAfter)
+				if got, _ := e.sim.Notebook(nb.ID); got.Status != lease.StatusStopped {
+					t.Errorf("at the stop time: %s, want STOPPED", got.Status)
+				}
+			}
+		})
 	}
 }
