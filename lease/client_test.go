@@ -479,6 +479,26 @@ func TestCallerCancellation(t *testing.T) {
 	}
 }
 
+// TestRenewAgainstBothVersions: with the duration in the query and in the
+// body, a renewal works on the old RenewLease (query only, mandatory) and
+// on the current one, whether it answers 200 or 204.
+func TestRenewAgainstBothVersions(t *testing.T) {
+	for _, tc := range []struct{ legacy, reply204 bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		t.Run(fmt.Sprintf("legacy=%v 204=%v", tc.legacy, tc.reply204), func(t *testing.T) {
+			f := setup(t, with{sim: func(o *simulator.Options) { o.LegacyRenew, o.Reply204 = tc.legacy, tc.reply204 }})
+			nb := f.sim.AddRunning("train", 10*time.Minute)
+			target := f.clk.Now().Add(7 * time.Hour)
+			got, err := f.c.Renew(context.Background(), nb.ID, target)
+			if err != nil || !got.Equal(target) {
+				t.Fatalf("Renew = %v, %v; want %v", got, err, target)
+			}
+			if stored, _ := f.sim.Notebook(nb.ID); !stored.StopTime().Equal(target) {
+				t.Errorf("simulator stop %v, want %v", stored.StopTime(), target)
+			}
+		})
+	}
+}
+
 // TestStartFailureReported: a start that fails is reported by Get and List
 // with its status and reason, on the simulator's clock.
 func TestStartFailureReported(t *testing.T) {

@@ -223,6 +223,11 @@ func (s *Server) serve(route, id string, r *http.Request, body []byte) reply {
 	}
 }
 
+// Errors of a renewal in the legacy version, which read only the query.
+func missingDuration() reply {
+	return fail(http.StatusBadRequest, "ModelArts.0101", "Invalid parameter: the mandatory query parameter 'duration' is missing.")
+}
+
 func notRunning(e *entry) reply {
 	return fail(http.StatusBadRequest, "ModelArts.6327", "The instance is not running (status "+e.nb.Status+").")
 }
@@ -347,6 +352,12 @@ func (s *Server) setLease(e *entry, now time.Time, d int64, typ string) {
 func (s *Server) renew(e *entry, r *http.Request, body []byte, now time.Time) reply {
 	if e.nb.Status != lease.StatusRunning {
 		return notRunning(e)
+	}
+	if s.opt.LegacyRenew {
+		if !r.URL.Query().Has("duration") {
+			return missingDuration()
+		}
+		body = nil // ignored: the query decides, and the stop is scheduled
 	}
 	d, typ, bad := requested(r, body, true)
 	if bad != nil {

@@ -408,3 +408,44 @@ func TestStartStopTransitions(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyRenew: the old RenewLease reads only a mandatory query
+// parameter; the current one prefers the query and falls back on the body.
+func TestLegacyRenew(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		legacy    bool
+		query     string
+		body      string
+		status    int
+		code      string
+		stopAfter time.Duration
+	}{
+		{"current: body only", false, "", `{"duration":7200000,"type":"timing"}`, 200, "", 2 * time.Hour},
+		{"current: query only", false, "?duration=10800000", "", 200, "", 3 * time.Hour},
+		{"current: both, the query wins", false, "?duration=10800000", `{"duration":7200000,"type":"idle"}`, 200, "", 3 * time.Hour},
+		{"legacy: body only is refused", true, "", `{"duration":7200000,"type":"timing"}`, 400, "ModelArts.0101", 0},
+		{"legacy: nothing is refused", true, "", "", 400, "ModelArts.0101", 0},
+		{"legacy: query only", true, "?duration=10800000", "", 200, "", 3 * time.Hour},
+		{"legacy: both, the body is ignored", true, "?duration=10800000", `{"duration":7200000,"type":"idle"}`, 200, "", 3 * time.Hour},
+		{"legacy: a body it cannot read is ignored", true, "?duration=10800000", `{"duration":`, 200, "", 3 * time.Hour},
+		{"legacy: range still checked", true, "?duration=1000", "", 400, "ModelArts.6349", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, simulator.Options{LegacyRenew: tc.legacy})
+			nb := e.sim.AddRunning("x", 10*time.Minute)
+			a := e.call(t, "PATCH", nbPath(nb.ID, "/lease"+tc.query), tc.body, nil)
+			if a.status != tc.status || tc.code != "" && a.body["error_code"] != tc.code {
+				t.Fatalf("status %d %s, want %d %s", a.status, a.raw, tc.status, tc.code)
+			}
+			got, _ := e.sim.Notebook(nb.ID)
+			want := e.now.Add(10 * time.Minute)
+			if tc.stopAfter != 0 {
+				want = e.now.Add(tc.stopAfter)
+			}
+			if !got.StopTime().Equal(want) || tc.status == 200 && got.Lease.Type != "TIMING" {
+				t.Errorf("lease %+v: stop %v, want %v, type TIMING", got.Lease, got.StopTime(), want)
+			}
+		})
+	}
+}
