@@ -242,25 +242,26 @@ func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
 //
 // Each attempt sends duration = stop − now, clamped into [MinDuration,
 // MaxDuration], as the query parameter and in the body, so retries keep the
-// same target. The stop time Renew returns is one it believes: it lies in
-// [now + MinDuration, now + MaxDuration] and within stopTolerance of the
-// stop asked for (the last attempt's send time plus its duration). A stop
-// time from a 200 answer that fails this check is read back once with
+// same target. The stop time Renew returns is one it believes: it lies
+// between now + MinDuration and now + MaxDuration, and within 5 minutes of
+// the stop asked for (the last attempt's send time plus its duration). A
+// stop time from a 200 answer that fails this check is read back once with
 // GetLease; a 204 answer, which carries no lease, is always read back, and
 // if that read fails the stop asked for is returned, since ModelArts
 // accepted it.
 //
 // Errors:
-//   - KindNotRunning when ModelArts says the notebook is not running;
+//   - KindNotRunning or KindNotFound when ModelArts answers so;
 //   - KindUnknown, never a plain failure, when the renewal may have been
 //     applied but Renew cannot tell: ctx ended after a request was sent, a
-//     request got no answer (or a gateway timeout), a 2xx answer could not
-//     be read, or the stop time reported cannot be right. Before returning
-//     it, Renew reads the lease back once, on a short context of its own
-//     that outlives ctx; if the notebook already stops at the target (within
-//     stopTolerance), that is a success;
-//   - any other kind when every attempt was answered with a refusal or never
-//     reached ModelArts: nothing was changed.
+//     request got no answer or a gateway timeout (504), a 2xx answer could
+//     not be read, or the stop time reported cannot be right. Before
+//     returning it, Renew reads the lease back once, on a context of its
+//     own (5 s, outliving ctx); if the notebook already stops at the stop
+//     asked for, that is a success. The caller should read the notebook
+//     again before it announces any stop time;
+//   - any other kind when every attempt was refused or never reached
+//     ModelArts: nothing was changed.
 func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Time, error) {
 	var sent time.Time
 	var ms int64
