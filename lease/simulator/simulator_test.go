@@ -125,9 +125,7 @@ func TestAnswersLikeModelArts(t *testing.T) {
 	e := newEnv(t, simulator.Options{})
 	run := e.sim.AddRunning("run", 2*time.Hour)
 	off := e.sim.Add(lease.Notebook{Name: "off", Status: lease.StatusStopped})
-	off2 := e.sim.Add(lease.Notebook{Name: "off2", Status: lease.StatusStopped})
-	run2 := e.sim.AddRunning("run2", 2*time.Hour)
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 23; i++ {
 		e.sim.AddRunning("bulk", time.Hour)
 	}
 	list := "/v1/" + project + "/notebooks"
@@ -139,7 +137,7 @@ func TestAnswersLikeModelArts(t *testing.T) {
 		{"default limit 10", "GET", list, "", 200, map[string]any{"current": 0.0, "pages": 3.0, "size": 10.0, "total": 25.0}},
 		{"limit 20 second page", "GET", list + "?limit=20&offset=20", "", 200, map[string]any{"current": 1.0, "pages": 2.0, "size": 20.0, "total": 25.0}},
 		{"limit 30 refused", "GET", list + "?limit=30", "", 400, map[string]any{"error_code": "ModelArts.0101"}},
-		{"status filter", "GET", list + "?status=STOPPED&limit=50", "", 200, map[string]any{"total": 2.0}},
+		{"status filter", "GET", list + "?status=STOPPED&limit=50", "", 200, map[string]any{"total": 1.0}},
 		{"all", "GET", list + "/all?limit=50", "", 200, map[string]any{"total": 25.0}},
 		{"unknown id", "GET", nbPath("00000000-0000-4000-8000-000000000000", ""), "", 400, map[string]any{"error_code": "ModelArts.6309"}},
 		{"lease of stopped", "GET", nbPath(off.ID, "/lease"), "", 400, map[string]any{"error_code": "ModelArts.6327"}},
@@ -153,8 +151,6 @@ func TestAnswersLikeModelArts(t *testing.T) {
 		{"stop stopped", "POST", nbPath(off.ID, "/stop"), `{}`, 400, map[string]any{"error_code": "ModelArts.6307"}},
 		{"start with a body that is no object", "POST", nbPath(off.ID, "/start"), `[`, 400, map[string]any{"error_code": "ModelArts.0104"}},
 		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 200, map[string]any{"status": lease.StatusStarting}},
-		{"start with {}", "POST", nbPath(off2.ID, "/start?duration=7200000&type=timing"), `{}`, 200, map[string]any{"status": lease.StatusStarting}},
-		{"stop without body", "POST", nbPath(run2.ID, "/stop"), ``, 200, map[string]any{"status": lease.StatusStopping}},
 		{"unknown route", "DELETE", nbPath(run.ID, "/lease"), ``, 404, map[string]any{"error_code": "APIG.0101"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
