@@ -18,8 +18,37 @@ import (
 // Authenticator sets the authentication headers of a ModelArts request.
 // body is the exact request body (nil when there is none). Errors it
 // returns must not contain a credential.
+//
+// An Authenticator may also implement Validator, Invalidator and
+// SecretHolder; the client uses each ability it finds, so an Authenticator
+// written outside this package gets the same checks and redaction as
+// *AKSK and *IAMPassword.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req *http.Request, body []byte) error
+}
+
+// Validator is implemented by an Authenticator that can tell a complete
+// configuration from an incomplete one. New calls Validate, so a missing key
+// or password stops the bot at start-up instead of failing every request.
+// The error must not contain a credential.
+type Validator interface {
+	Validate() error
+}
+
+// Invalidator is implemented by an Authenticator that caches a credential
+// the server may stop accepting early (an IAM token revoked or expired
+// before its time). After an HTTP 401 the client calls Invalidate once and
+// retries, so the next attempt fetches a fresh credential.
+type Invalidator interface {
+	Invalidate()
+}
+
+// SecretHolder is implemented by an Authenticator that holds secrets (a
+// secret key, a password, a token). A server may echo what it received into
+// its error message; the client blanks every value Secrets returns from
+// error messages before they reach an error, a log or a chat.
+type SecretHolder interface {
+	Secrets() []string
 }
 
 // Sign signs req with an access key pair the way Huawei's SDK does
@@ -53,14 +82,16 @@ func (a *AKSK) Authenticate(_ context.Context, req *http.Request, body []byte) e
 	return Sign(req, body, a.AK, a.SK, now())
 }
 
-func (a *AKSK) validate() error {
+// Validate reports a missing access key or secret key.
+func (a *AKSK) Validate() error {
 	if a.AK == "" || a.SK == "" {
 		return errors.New("AK/SK auth: access key and secret key are required")
 	}
 	return nil
 }
 
-func (a *AKSK) secrets() []string { return []string{a.SK, a.SecurityToken} }
+// Secrets returns the secret key and the security token.
+func (a *AKSK) Secrets() []string { return []string{a.SK, a.SecurityToken} }
 
 // IAMPassword authenticates with an IAM user token obtained by password
 // (POST {Endpoint}/v3/auth/tokens, scoped to ProjectID). The token is cached
@@ -104,12 +135,15 @@ func (a *IAMPassword) Authenticate(ctx context.Context, req *http.Request, _ []b
 }
 
 // Invalidate drops the cached token so that the next request fetches one.
+// The client calls it after an HTTP 401.
 func (a *IAMPassword) Invalidate() {
 	a.init()
 	a.cache.Delete(tokenKey)
 }
 
-func (a *IAMPassword) validate() error {
+// Validate reports a bad IAM endpoint or a missing user name, password,
+// domain or project ID.
+func (a *IAMPassword) Validate() error {
 	if _, err := checkEndpoint(a.Endpoint); err != nil {
 		return fmt.Errorf("IAM endpoint: %w", err)
 	}
@@ -119,7 +153,8 @@ func (a *IAMPassword) validate() error {
 	return nil
 }
 
-func (a *IAMPassword) secrets() []string {
+// Secrets returns the password and the cached token, if any.
+func (a *IAMPassword) Secrets() []string {
 	s := []string{a.Password}
 	if a.cache != nil {
 		if v, ok := a.cache.Get(tokenKey); ok {
@@ -138,7 +173,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 	case a.fetch <- struct{}{}:
 		defer func() { <-a.fetch }()
 	case <-ctx.Done():
-		return "", &Error{Kind: KindUnavailable, Op: "get IAM token", Err: ctx.Err()}
+		return "", &Error{Kind: KindUnavailable, Op: opToken, Err: ctx.Err()}
 	}
 	if v, ok := a.cache.Get(tokenKey); ok {
 		return v.(string), nil
@@ -155,7 +190,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 
 // request fetches a token and returns it with how long it may be cached.
 func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error) {
-	const op = "get IAM token"
+	const op = opToken
 	base, err := checkEndpoint(a.Endpoint)
 	if err != nil {
 		return "", 0, &Error{Kind: KindAuth, Op: op, Err: err}
@@ -214,10 +249,12 @@ func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error
 	if resp.StatusCode/100 != 2 || tok == "" {
 		e := &Error{Op: op, Status: resp.StatusCode}
 		e.Code, e.Message = errorBody(raw)
-		e.Message = redact(e.Message, []string{a.Password})
+		e.Message = cleanMessage(e.Message, a.Secrets())
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			e.Kind = KindUnavailable
+		case resp.StatusCode == http.StatusNotFound:
+			e.Kind = KindConfig // no token API at this address
 		case resp.StatusCode/100 == 2:
 			e.Kind, e.Message = KindAuth, "no X-Subject-Token in the answer"
 		default:
@@ -244,3 +281,12 @@ func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error
 	}
 	return tok, ttl, nil
 }
+
+// The abilities the client looks for, checked at compile time.
+var (
+	_ Validator    = (*AKSK)(nil)
+	_ SecretHolder = (*AKSK)(nil)
+	_ Validator    = (*IAMPassword)(nil)
+	_ Invalidator  = (*IAMPassword)(nil)
+	_ SecretHolder = (*IAMPassword)(nil)
+)

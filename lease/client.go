@@ -11,10 +11,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patrickmn/go-cache"
 )
@@ -24,7 +27,7 @@ type Config struct {
 	Endpoint    string           // e.g. https://modelarts.eu-de.otc.t-systems.com; http only on loopback hosts
 	ProjectID   string           // project the notebooks live in
 	ListAll     bool             // list every user's notebooks (GET …/notebooks/all, needs admin rights)
-	Auth        Authenticator    // *AKSK or *IAMPassword
+	Auth        Authenticator    // *AKSK, *IAMPassword or one of your own (see Validator, Invalidator, SecretHolder)
 	HTTPClient  *http.Client     // default: one with sane timeouts
 	RetryBudget time.Duration    // bound of one call, all attempts and waits included; default 15s
 	Now         func() time.Time // default time.Now; used to turn a target stop time into a duration
@@ -40,6 +43,10 @@ type Client struct {
 	base  string // {endpoint}/v1/{project_id}
 	hc    *http.Client
 	pages *cache.Cache // listing pages: raw answer and its decoded notebooks
+	// tracedTransport: hc's transport is net/http's, which reports each
+	// connection it makes, so a request that got none surely did not reach
+	// the server.
+	tracedTransport bool
 }
 
 // listPage is one decoded page of a listing.
@@ -71,7 +78,10 @@ const (
 	backoffBase   = 200 * time.Millisecond
 	backoffCap    = 4 * time.Second
 	pageSize      = 50
-	maxBody       = 16 << 20
+	// maxPages bounds one listing (100 000 notebooks), so that a server that
+	// never ends its pages gets an error instead of a loop without end.
+	maxPages = 2000
+	maxBody  = 16 << 20
 )
 
 var defaultHTTPClient = &http.Client{
@@ -93,14 +103,14 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modelarts endpoint: %w", err)
 	}
-	if !validID(cfg.ProjectID) {
+	if !validProjectID(cfg.ProjectID) {
 		return nil, errors.New("modelarts project ID: want letters, digits, '-' or '_'")
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("modelarts: no authenticator")
 	}
-	if v, ok := cfg.Auth.(interface{ validate() error }); ok {
-		if err := v.validate(); err != nil {
+	if v, ok := cfg.Auth.(Validator); ok {
+		if err := v.Validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +123,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient, pages: cache.New(pageTTL, pageTTL)}, nil
+	_, std := cfg.HTTPClient.Transport.(*http.Transport)
+	return &Client{
+		cfg: cfg, base: base + "/v1/" + cfg.ProjectID, hc: cfg.HTTPClient, pages: cache.New(pageTTL, pageTTL),
+		tracedTransport: std || cfg.HTTPClient.Transport == nil,
+	}, nil
 }
 
 // checkEndpoint returns the endpoint without a trailing slash. Its errors
@@ -142,16 +156,12 @@ func checkEndpoint(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+// validProjectID accepts what may stand as one segment of the request path:
+// project IDs are 32 hex digits on Huawei Cloud and OTC, but the rule is kept
+// loose (the characters of a name, at most 64) so that an unusual project
+// still works.
+func validProjectID(id string) bool {
+	return id != "" && len(id) <= 64 && nameChars(id)
 }
 
 // ListOptions filters List.
@@ -159,8 +169,8 @@ type ListOptions struct {
 	Status string // e.g. "RUNNING"; empty lists every status
 }
 
-// List returns every notebook, fetching all pages (50 per request).
-// The retry budget applies to each page.
+// List returns every notebook, fetching all pages (50 per request), at most
+// 100 000 notebooks. The retry budget applies to each page.
 func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) {
 	path := "/notebooks"
 	if c.cfg.ListAll {
@@ -168,7 +178,11 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 	}
 	var all []Notebook
 	var seen map[string]bool
-	for offset := 0; ; {
+	for offset, pages := 0, 0; ; pages++ {
+		if pages == maxPages {
+			return nil, &Error{Kind: KindOther, Op: "list notebooks",
+				Message: fmt.Sprintf("gave up after %d pages (%d notebooks): the listing does not end", maxPages, len(all))}
+		}
 		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "offset": {strconv.Itoa(offset)}}
 		if opt.Status != "" {
 			q.Set("status", opt.Status)
@@ -224,55 +238,169 @@ func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
 }
 
 // Renew moves the stop time of a RUNNING notebook to stop and returns the
-// stop time ModelArts reports. Each attempt sends duration = stop − now,
-// clamped into [MinDuration, MaxDuration], so retries keep the same target.
-// When the answer carries no lease (HTTP 204) the lease is read back; if
-// that read fails the renewal still stands and the stop time computed from
-// the sent duration is returned.
+// stop time the notebook now has.
+//
+// Each attempt sends duration = stop − now, clamped into [MinDuration,
+// MaxDuration], as the query parameter and in the body, so retries keep the
+// same target. The stop time Renew returns is one it believes: it lies
+// between now + MinDuration and now + MaxDuration, and within 5 minutes of
+// the stop asked for (the last attempt's send time plus its duration). A
+// stop time from a 200 answer that fails this check is read back once with
+// GetLease; a 204 answer, which carries no lease, is always read back, and
+// if that read fails the stop asked for is returned, since ModelArts
+// accepted it.
+//
+// Errors:
+//   - KindNotRunning or KindNotFound when ModelArts answers so;
+//   - KindUnknown, never a plain failure, when the renewal may have been
+//     applied but Renew cannot tell: ctx ended after a request was sent, a
+//     request got no answer or a gateway timeout (504), a 2xx answer could
+//     not be read, or the stop time reported cannot be right. Before
+//     returning it, Renew reads the lease back once, on a context of its
+//     own (5 s, outliving ctx); if the notebook already stops at the stop
+//     asked for, that is a success. The caller should read the notebook
+//     again before it announces any stop time;
+//   - any other kind when every attempt was refused or never reached
+//     ModelArts: nothing was changed.
 func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
-	defer cancel()
 	var sent time.Time
 	var ms int64
-	body := func() []byte {
+	// The duration goes both into the query, which older ModelArts versions
+	// require and newer ones let win (forcing a scheduled stop), and into
+	// the body, which the current documentation prefers.
+	vary := func() (url.Values, []byte) {
 		sent = c.cfg.Now()
 		ms = min(max(stop.Sub(sent).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
-		return fmt.Appendf(nil, `{"duration":%d,"type":"timing"}`, ms)
+		d := strconv.FormatInt(ms, 10)
+		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}
 	var l Lease
-	cl := call{name: "renew", op: "renew lease", id: id, method: http.MethodPatch, path: "/lease", body: body, retry: retryAll}
-	if err := c.simple(ctx, cl, &l); err != nil {
-		return time.Time{}, err
-	}
-	if l.CreateAt == 0 {
-		var err error
-		if l, err = c.GetLease(ctx, id); err != nil {
-			return sent.Add(time.Duration(ms) * time.Millisecond), nil
+	var oc outcome
+	cl := call{name: "renew", op: opRenew, id: id, method: http.MethodPatch, path: "/lease", vary: vary, retry: retryAll, track: &oc}
+	err := c.simple(ctx, cl, &l)
+	asked := sent.Add(time.Duration(ms) * time.Millisecond)
+	if err != nil {
+		switch k := KindOf(err); {
+		case k == KindNotRunning || k == KindNotFound:
+			return time.Time{}, err // a later answer settles it, whatever an earlier attempt did
+		case !oc.unsure && !(oc.reached && ctx.Err() != nil):
+			return time.Time{}, err
 		}
+		got, rerr := c.readBack(ctx, id, asked)
+		if rerr != nil {
+			return time.Time{}, unknownRenewal(id, err, rerr)
+		}
+		return got, nil
+	}
+	if l.CreateAt != 0 && c.believable(l.StopTime(), asked) {
+		return l.StopTime(), nil
+	}
+	got, rerr := c.readBack(ctx, id, asked)
+	switch {
+	case rerr == nil:
+		return got, nil
+	case l.CreateAt == 0 && !errors.Is(rerr, errUnbelievable):
+		return asked, nil // a 204: ModelArts accepted the duration; only the read failed
+	case l.CreateAt == 0:
+		return time.Time{}, unknownRenewal(id, nil, rerr)
+	}
+	return time.Time{}, unknownRenewal(id, fmt.Errorf("ModelArts reported stop time %s, not the %s asked for", stamp(l.StopTime()), stamp(asked)), rerr)
+}
+
+const opRenew = "renew lease"
+
+const (
+	// stopTolerance is how far a reported stop time may lie from the one
+	// asked for and still be believed: clock skew between the bot and
+	// ModelArts plus the time a request spends in flight.
+	stopTolerance = 5 * time.Minute
+	// readBackTimeout bounds the read of a lease after a doubtful renewal.
+	readBackTimeout = 5 * time.Second
+)
+
+// errUnbelievable marks a read-back whose stop time cannot be right.
+var errUnbelievable = errors.New("the stop time read back cannot be right")
+
+// believable reports whether stop can be the result of asking for asked:
+// within the API's limits from now, and within stopTolerance of asked.
+func (c *Client) believable(stop, asked time.Time) bool {
+	now := c.cfg.Now()
+	return !stop.Before(now.Add(MinDuration-stopTolerance)) && !stop.After(now.Add(MaxDuration+stopTolerance)) &&
+		!stop.Before(asked.Add(-stopTolerance)) && !stop.After(asked.Add(stopTolerance))
+}
+
+// readBack reads the lease of id once, on a context of its own that
+// outlives ctx, and returns its stop time if it is believable for asked.
+func (c *Client) readBack(ctx context.Context, id string, asked time.Time) (time.Time, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
+	defer cancel()
+	l, err := c.GetLease(rctx, id)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the lease back: %v", err)
+	}
+	if s := l.StopTime(); !c.believable(s, asked) {
+		return time.Time{}, fmt.Errorf("%w: %s, asked for %s", errUnbelievable, stamp(s), stamp(asked))
 	}
 	return l.StopTime(), nil
 }
 
-// Start starts a STOPPED notebook with an auto-stop after d (0: the
-// service's default of one hour). It is retried only on answers that say
-// the request was not processed (429, 503) or when no connection was made.
+// stamp formats a stop time for an error message.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// unknownRenewal is the KindUnknown error of a renewal that may or may not
+// have been applied. cause is why the answer is doubtful, check what the
+// read-back found. The kinds of both are kept out of the error chain, so
+// that errors.Is matches ErrUnknown and not, say, ErrUnavailable; a context
+// error stays in it, so callers can still tell a cancellation.
+func unknownRenewal(id string, cause, check error) *Error {
+	e := &Error{Kind: KindUnknown, Op: opRenew, ID: id}
+	var ce *Error
+	if errors.As(cause, &ce) {
+		e.Status, e.Code, e.Message, cause = ce.Status, ce.Code, ce.Message, ce.Err
+	}
+	var inner *Error
+	switch {
+	case cause == nil:
+		e.Err = check
+	case errors.As(cause, &inner):
+		e.Err = fmt.Errorf("%v; %w", cause, check)
+	default:
+		e.Err = fmt.Errorf("%w; %w", cause, check)
+	}
+	return e
+}
+
+// Start starts a STOPPED notebook that auto-stops d after the start. d is
+// clamped into [MinDuration, MaxDuration], since ModelArts refuses any other
+// duration; 0 sends none and leaves it to the service (one hour). It is
+// retried only on answers that say the request was not processed (429, 503)
+// or when no connection was made. The notebook returned is usually STARTING;
+// poll Get until it is RUNNING or START_FAILED (see Notebook.FailReason).
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
+		d = min(max(d, MinDuration), MaxDuration)
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
 	var nb Notebook
-	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject, retry: retryUnprocessed}, &nb)
+	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed}, &nb)
 	return nb, err
 }
 
 // Stop stops a RUNNING notebook, retried like Start.
 func (c *Client) Stop(ctx context.Context, id string) (Notebook, error) {
 	var nb Notebook
-	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject, retry: retryUnprocessed}, &nb)
+	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject(), retry: retryUnprocessed}, &nb)
 	return nb, err
 }
 
+// emptyObject is the body of start and stop: the API defines none, but some
+// ModelArts versions refuse a POST without one.
 func emptyObject() []byte { return []byte("{}") }
 
 type retryPolicy int
@@ -286,14 +414,29 @@ type call struct {
 	name, op, id string
 	method, path string // path below /v1/{project}, or below /notebooks/{id} when id is set
 	query        url.Values
-	body         func() []byte // nil: no body; called once per attempt
-	retry        retryPolicy
-	decode       func(raw []byte) error // reads a 2xx answer instead of decoding into out
+	body         []byte // nil: no body
+	// vary, when set, replaces query and body with fresh ones for each
+	// attempt: a renewal measures its duration from the moment it is sent.
+	vary   func() (url.Values, []byte)
+	retry  retryPolicy
+	decode func(raw []byte) error // reads a 2xx answer instead of decoding into out
+	track  *outcome               // if set, receives what the attempts say about the call's effect
+}
+
+// outcome is what the attempts of one call say about whether it took effect.
+type outcome struct {
+	// reached: some request may have reached ModelArts (a connection was
+	// made for it).
+	reached bool
+	// unsure: some request that may have reached ModelArts got no answer
+	// that says what happened: none at all, a gateway timeout (504), or a
+	// 2xx whose body could not be read.
+	unsure bool
 }
 
 // simple runs a call about one notebook.
 func (c *Client) simple(ctx context.Context, cl call, out any) error {
-	if !validID(cl.id) {
+	if !ValidName(cl.id) {
 		return &Error{Kind: KindNotFound, Op: cl.op, Message: "malformed notebook ID"}
 	}
 	cl.path = "/notebooks/" + cl.id + cl.path
@@ -306,19 +449,25 @@ func (c *Client) simple(ctx context.Context, cl call, out any) error {
 func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RetryBudget)
 	defer cancel()
+	var oc outcome
+	if cl.track != nil {
+		defer func() { *cl.track = oc }()
+	}
 	reauthed := false
 	var answered *Error // the last failure that had an HTTP answer
 	for attempt := 0; ; attempt++ {
-		status, hdr, raw, err := c.attempt(ctx, cl)
+		status, hdr, raw, reached, err := c.attempt(ctx, cl)
+		oc.reached = oc.reached || reached
+		oc.unsure = oc.unsure || reached && err != nil || status == http.StatusGatewayTimeout
 		if err == nil && status/100 == 2 {
 			if cl.decode != nil {
-				if err := cl.decode(raw); err != nil {
-					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
-				}
+				err = cl.decode(raw)
 			} else if out != nil && len(bytes.TrimSpace(raw)) > 0 {
-				if err := json.Unmarshal(raw, out); err != nil {
-					return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
-				}
+				err = json.Unmarshal(raw, out)
+			}
+			if err != nil {
+				oc.unsure = true
+				return status, &Error{Kind: KindOther, Op: cl.op, ID: cl.id, Status: status, Err: fmt.Errorf("decoding answer: %w", err)}
 			}
 			return status, nil
 		}
@@ -330,7 +479,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 			e = answered
 		}
 		if status == http.StatusUnauthorized && !reauthed {
-			if inv, ok := c.cfg.Auth.(interface{ Invalidate() }); ok {
+			if inv, ok := c.cfg.Auth.(Invalidator); ok {
 				inv.Invalidate()
 				reauthed = true
 				continue
@@ -356,43 +505,52 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	}
 }
 
-// attempt makes one HTTP request. A non-nil error means no HTTP answer.
-func (c *Client) attempt(ctx context.Context, cl call) (int, http.Header, []byte, error) {
-	var body []byte
+// attempt makes one HTTP request. A non-nil error means no HTTP answer;
+// reached reports whether the request may have got to the server, which is
+// so once a connection was made for it.
+func (c *Client) attempt(ctx context.Context, cl call) (status int, hdr http.Header, raw []byte, reached bool, err error) {
+	query, body := cl.query, cl.body
+	if cl.vary != nil {
+		query, body = cl.vary()
+	}
 	var rd io.Reader
-	if cl.body != nil {
-		body = cl.body()
+	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	u := c.base + cl.path
-	if len(cl.query) > 0 {
-		u += "?" + cl.query.Encode()
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
+	var conn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conn.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u, rd)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, false, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	// On every request, GETs included, as Huawei's SDK does. The signature
+	// leaves Content-Type out, so this changes no signed header.
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Language", "en-us")
 	req.Header.Set("X-Project-Id", c.cfg.ProjectID)
 	if err := c.cfg.Auth.Authenticate(ctx, req, body); err != nil {
-		return 0, nil, nil, authError{err}
+		return 0, nil, nil, false, authError{err}
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
+	// A transport other than net/http's may not report connections: then
+	// any request may have reached the server.
+	reached = conn.Load() || !c.tracedTransport
 	if err != nil {
 		c.observe(cl.name, 0, time.Since(start))
-		return 0, nil, nil, err
+		return 0, nil, nil, reached, err
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp)
+	raw, err = readBody(resp)
 	c.observe(cl.name, resp.StatusCode, time.Since(start))
 	if err != nil && resp.StatusCode/100 == 2 {
-		return 0, nil, nil, err
+		return 0, nil, nil, true, err
 	}
-	return resp.StatusCode, resp.Header, raw, nil
+	return resp.StatusCode, resp.Header, raw, true, nil
 }
 
 // readBody reads at most maxBody bytes, in one allocation when the length is known.
@@ -429,15 +587,19 @@ func (c *Client) failure(cl call, status int, raw []byte, err error) *Error {
 		e.Kind, e.Err = networkKind(err), netErr(err)
 	default:
 		e.Code, e.Message = errorBody(raw)
-		e.Kind = classify(status, e.Code)
+		e.Kind = classify(status, e.Code, cl.id != "")
 	}
-	if s, ok := c.cfg.Auth.(interface{ secrets() []string }); ok {
-		e.Message = redact(e.Message, s.secrets())
+	var secrets []string
+	if s, ok := c.cfg.Auth.(SecretHolder); ok {
+		secrets = s.Secrets()
 	}
+	e.Message = cleanMessage(e.Message, secrets)
 	return e
 }
 
-func classify(status int, code string) Kind {
+// classify maps an HTTP error answer to a Kind. aboutNotebook is false for
+// a listing, where a 404 cannot mean a missing notebook.
+func classify(status int, code string, aboutNotebook bool) Kind {
 	switch code {
 	case "ModelArts.6309", "ModelArts.6404":
 		return KindNotFound
@@ -450,7 +612,13 @@ func classify(status int, code string) Kind {
 	}
 	switch {
 	case status == http.StatusNotFound:
-		return KindNotFound
+		// ModelArts itself says "not found" with its own code, or with no
+		// body at all; any other code (APIG.0101 "API does not exist") comes
+		// from the gateway in front of it: a wrong endpoint or path.
+		if aboutNotebook && (code == "" || strings.HasPrefix(code, "ModelArts.")) {
+			return KindNotFound
+		}
+		return KindConfig
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return KindAuth
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
@@ -525,19 +693,28 @@ func errorBody(raw []byte) (code, msg string) {
 	if msg == "" {
 		msg = b.Error.Message
 	}
-	const maxMsg = 300
-	if len(msg) > maxMsg {
-		msg = msg[:maxMsg] + "…"
-	}
 	return code, msg
 }
 
-// redact blanks every secret that a server might have echoed into msg.
-func redact(msg string, secrets []string) string {
+// maxMsg bounds the length, in bytes, of a server message kept in an Error.
+const maxMsg = 300
+
+// cleanMessage makes a server's error message fit for an error: every
+// secret the server may have echoed is blanked first, over the whole text,
+// and only then is the text cut to maxMsg bytes, at a rune boundary. Cutting
+// first would leave the head of a secret that straddles the cut unmatched.
+func cleanMessage(msg string, secrets []string) string {
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")
 		}
 	}
-	return msg
+	if len(msg) <= maxMsg {
+		return msg
+	}
+	n := maxMsg
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }

@@ -73,8 +73,8 @@ func TestCalls(t *testing.T) {
 			if !stored.StopTime().Equal(target) || stored.Lease.CreateAt != nb.Lease.CreateAt {
 				t.Errorf("simulator lease %+v, want stop %v and create_at kept", stored.Lease, target)
 			}
-			if body := f.sim.Requests()[0].Body; body != `{"duration":18000000,"type":"timing"}` {
-				t.Errorf("renew body %s", body)
+			if r := f.sim.Requests()[0]; r.Body != `{"duration":18000000,"type":"timing"}` || r.Query != "duration=18000000" {
+				t.Errorf("renew body %s query %q", r.Body, r.Query)
 			}
 		}},
 		{"renew clamps to 1h and 72h", func(t *testing.T, f *fixture) {
@@ -146,9 +146,12 @@ func TestHeaders(t *testing.T) {
 	if _, err := f.c.Renew(context.Background(), nb.ID, f.clk.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for method, wantCT := range map[string]string{http.MethodGet: "", http.MethodPatch: "application/json"} {
+	if _, err := f.c.Stop(context.Background(), nb.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodPost} {
 		h := seen[method]
-		if h.Get("Content-Type") != wantCT || h.Get("X-Language") != "en-us" || h.Get("X-Project-Id") != project ||
+		if h.Get("Content-Type") != "application/json" || h.Get("X-Language") != "en-us" || h.Get("X-Project-Id") != project ||
 			!strings.HasPrefix(h.Get("Authorization"), "SDK-HMAC-SHA256 Access="+testAK+", SignedHeaders=host;x-language;x-project-id;x-sdk-date, Signature=") {
 			t.Errorf("%s headers: %v", method, h)
 		}
@@ -170,9 +173,19 @@ func TestErrors(t *testing.T) {
 		budget  time.Duration // retry budget if not the default
 	}{
 		{name: "unknown id is 400 6309", call: get, kind: lease.KindNotFound, status: 400, code: "ModelArts.6309", sentry: lease.ErrNotFound},
-		{name: "plain 404", prep: fault(simulator.Fault{Route: "get", Status: 404, Code: "APIG.0101"}), call: get, kind: lease.KindNotFound, status: 404, code: "APIG.0101"},
+		{name: "gateway 404 is a configuration error", prep: fault(simulator.Fault{Route: "get", Status: 404, Code: "APIG.0101"}), call: get,
+			kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
+		{name: "unknown path is a configuration error", prep: running, call: func(f *fixture, _ string) error {
+			c, _ := lease.New(lease.Config{Endpoint: f.srv.URL + "/typo", ProjectID: project, Auth: f.cfg.Auth})
+			_, err := c.List(ctx, lease.ListOptions{})
+			return err
+		}, kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
 		{name: "400 6404", prep: fault(simulator.Fault{Route: "get", Status: 400, Code: "ModelArts.6404"}), call: get, kind: lease.KindNotFound, status: 400, code: "ModelArts.6404"},
 		{name: "malformed id, no request", prep: func(*fixture) string { return "../x" }, call: get, kind: lease.KindNotFound},
+		{name: "name of 128 characters is asked", prep: func(*fixture) string { return strings.Repeat("n", lease.MaxNameLen) }, call: get,
+			kind: lease.KindNotFound, status: 400, code: "ModelArts.6309"},
+		{name: "name of 129 characters, no request", prep: func(*fixture) string { return strings.Repeat("n", lease.MaxNameLen+1) }, call: get,
+			kind: lease.KindNotFound},
 		{name: "lease of stopped notebook", prep: stopped, call: func(f *fixture, id string) error { _, err := f.c.GetLease(ctx, id); return err },
 			kind: lease.KindNotRunning, status: 400, code: "ModelArts.6327", sentry: lease.ErrNotRunning},
 		{name: "renew stopped notebook", prep: stopped, call: renew, kind: lease.KindNotRunning, status: 400, code: "ModelArts.6327"},
@@ -281,6 +294,19 @@ func TestRenewRetriesKeepTargetStopTime(t *testing.T) {
 			}
 			if n := f.sim.Count("renew"); n != 3 {
 				t.Errorf("%d renew requests, want 3", n)
+			}
+			// Each attempt re-measures the duration, the same in query and body.
+			left := []time.Duration{6 * time.Hour, 5*time.Hour + 40*time.Minute, 5*time.Hour + 20*time.Minute}
+			i := 0
+			for _, r := range f.sim.Requests() {
+				if r.Route != simulator.RouteRenew {
+					continue
+				}
+				d := left[i].Milliseconds()
+				if want := fmt.Sprintf("duration=%d", d); r.Query != want || r.Body != fmt.Sprintf(`{"duration":%d,"type":"timing"}`, d) {
+					t.Errorf("renew attempt %d: query %q body %s, want duration %d in both", i, r.Query, r.Body, d)
+				}
+				i++
 			}
 			wantLease := 0
 			if reply204 {
@@ -450,5 +476,59 @@ func TestCallerCancellation(t *testing.T) {
 	_, err := f.c.Get(ctx, id)
 	if !errors.Is(err, context.DeadlineExceeded) || lease.KindOf(err) != lease.KindUnavailable {
 		t.Errorf("err = %v, want unavailable wrapping context.DeadlineExceeded", err)
+	}
+}
+
+// TestRenewAgainstBothVersions: with the duration in the query and in the
+// body, a renewal works on the old RenewLease (query only, mandatory) and
+// on the current one, whether it answers 200 or 204.
+func TestRenewAgainstBothVersions(t *testing.T) {
+	for _, tc := range []struct{ legacy, reply204 bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		t.Run(fmt.Sprintf("legacy=%v 204=%v", tc.legacy, tc.reply204), func(t *testing.T) {
+			f := setup(t, with{sim: func(o *simulator.Options) { o.LegacyRenew, o.Reply204 = tc.legacy, tc.reply204 }})
+			nb := f.sim.AddRunning("train", 10*time.Minute)
+			target := f.clk.Now().Add(7 * time.Hour)
+			got, err := f.c.Renew(context.Background(), nb.ID, target)
+			if err != nil || !got.Equal(target) {
+				t.Fatalf("Renew = %v, %v; want %v", got, err, target)
+			}
+			if stored, _ := f.sim.Notebook(nb.ID); !stored.StopTime().Equal(target) {
+				t.Errorf("simulator stop %v, want %v", stored.StopTime(), target)
+			}
+		})
+	}
+}
+
+// TestStartFailureReported: a start that fails is reported by Get and List
+// with its status and reason, on the simulator's clock.
+func TestStartFailureReported(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, with{sim: func(o *simulator.Options) { o.Transition = time.Minute }})
+	nb := f.sim.Add(lease.Notebook{Name: "gpu", Status: lease.StatusStopped})
+	const reason = "Insufficient GPU resources in the pool."
+	f.sim.FailStart(nb.ID, reason)
+	started, err := f.c.Start(ctx, nb.ID, 2*time.Hour)
+	if err != nil || started.Status != lease.StatusStarting || len(started.ActionProgress) == 0 {
+		t.Fatalf("Start = %+v, %v; want STARTING with its progress", started, err)
+	}
+	f.clk.Advance(time.Minute)
+	got, err := f.c.Get(ctx, nb.ID)
+	if err != nil || got.Status != lease.StatusStartFailed || got.FailReason != reason {
+		t.Errorf("Get = %s %q, %v; want START_FAILED %q", got.Status, got.FailReason, err, reason)
+	}
+	all, err := f.c.List(ctx, lease.ListOptions{Status: lease.StatusStartFailed})
+	if err != nil || len(all) != 1 || all[0].FailReason != reason {
+		t.Errorf("List = %+v, %v", all, err)
+	}
+	if _, err := f.c.Renew(ctx, nb.ID, f.clk.Now().Add(2*time.Hour)); lease.KindOf(err) != lease.KindNotRunning {
+		t.Errorf("Renew after a failed start: %v, want not running", err)
+	}
+	// The next start succeeds and clears the reason.
+	if _, err := f.c.Start(ctx, nb.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	if got, _ := f.c.Get(ctx, nb.ID); got.Status != lease.StatusRunning || got.FailReason != "" {
+		t.Errorf("after a second start: %s %q", got.Status, got.FailReason)
 	}
 }

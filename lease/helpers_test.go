@@ -1,6 +1,7 @@
 package lease_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -86,3 +87,6 @@ func setup(t testing.TB, w with) *fixture {
 }
 
 func ms(t time.Time) time.Time { return t.Truncate(time.Millisecond) }
+
+// asError is errors.As for *lease.Error.
+func asError(err error, target **lease.Error) bool { return errors.As(err, target) }

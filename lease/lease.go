@@ -13,11 +13,59 @@ import (
 	"time"
 )
 
-// API limits of one lease renewal: the stop time is set as a duration from now.
+// API limits of one lease renewal or start: the stop time is set as a
+// duration from now, and ModelArts refuses one outside [MinDuration,
+// MaxDuration] (ModelArts.6349). These are the project's one source of the
+// 1 h and 72 h limits.
 const (
 	MinDuration = time.Hour
 	MaxDuration = 72 * time.Hour
 )
+
+// MaxNameLen is the longest notebook name ModelArts accepts.
+const MaxNameLen = 128
+
+// IsNotebookID reports whether s has the shape of a ModelArts notebook ID, a
+// UUID (8-4-4-4-12 hex digits, either case). A chat command can use it to
+// tell an ID from a name without asking ModelArts.
+func IsNotebookID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ValidName reports whether s can be a notebook name: 1 to MaxNameLen ASCII
+// letters, digits, '-' or '_'. Every notebook ID passes too, so the client
+// uses it to refuse, without a request, anything that could not name a
+// notebook or would change the meaning of a request path.
+func ValidName(s string) bool {
+	return s != "" && len(s) <= MaxNameLen && nameChars(s)
+}
+
+// nameChars reports whether s holds only ASCII letters, digits, '-' and '_'.
+func nameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Notebook statuses as ModelArts spells them.
 const (
@@ -25,6 +73,9 @@ const (
 	StatusStopped  = "STOPPED"
 	StatusStarting = "STARTING"
 	StatusStopping = "STOPPING"
+	// StatusStartFailed ends a start that did not succeed; the notebook's
+	// FailReason says why.
+	StatusStartFailed = "START_FAILED"
 )
 
 // Lease is a notebook's auto-stop policy. Times are epoch milliseconds.
@@ -79,6 +130,15 @@ type Tag struct {
 	Value string `json:"value"`
 }
 
+// Progress is one step of a start or stop in progress, so that a chat can
+// say how far a notebook has got (ModelArts' action_progress).
+type Progress struct {
+	NotebookID      string `json:"notebook_id,omitempty"`
+	Status          string `json:"status"`                     // WAITING, PROCESSING, FAILED or COMPLETED
+	Step            int    `json:"step"`                       // 1 storage, 2 compute, 3 network, 4 initialisation
+	StepDescription string `json:"step_description,omitempty"` // the step in words
+}
+
 // Notebook is the part of a ModelArts notebook that leasebot uses.
 type Notebook struct {
 	ID          string `json:"id"`
@@ -92,7 +152,11 @@ type Notebook struct {
 	Tags        []Tag  `json:"tags,omitempty"`
 	URL         string `json:"url,omitempty"`
 	WorkspaceID string `json:"workspace_id,omitempty"`
-	FailReason  string `json:"fail_reason,omitempty"`
+	// FailReason says why the last start failed (status START_FAILED), in
+	// ModelArts' words, so that a chat can pass it on.
+	FailReason string `json:"fail_reason,omitempty"`
+	// ActionProgress lists the steps of a start or stop under way.
+	ActionProgress []Progress `json:"action_progress,omitempty"`
 }
 
 // StopTime is the notebook's lease stop time (see Lease.StopTime).
@@ -117,14 +181,21 @@ type Kind int
 // Error kinds.
 const (
 	KindOther       Kind = iota
-	KindNotFound         // HTTP 404, or 400 with ModelArts.6309 / ModelArts.6404
+	KindNotFound         // 400 with ModelArts.6309 / ModelArts.6404, or a 404 with a ModelArts code or no error code
 	KindNotRunning       // ModelArts.6327, ModelArts.6307
 	KindOutOfRange       // ModelArts.6349
 	KindBusy             // ModelArts.6357
 	KindAuth             // HTTP 401 / 403
 	KindUnavailable      // 429, 5xx, network errors and timeouts, after retries
-	KindConfig           // the API gateway knows no such API: a wrong endpoint or project
-	KindUnknown          // a change may or may not have been applied
+	// KindConfig is a 404 from the API gateway (APIG.0101 and other non-ModelArts
+	// codes) or on a listing: the endpoint or project ID is wrong, not the notebook.
+	// It is not retried; an operator has to fix the configuration.
+	KindConfig
+	// KindUnknown is a change that may or may not have been applied: the
+	// request was sent but no answer says what happened, and reading the
+	// notebook back did not settle it. Only Renew returns it; the caller
+	// should read the notebook again before it tells anyone a stop time.
+	KindUnknown
 )
 
 var kindNames = [...]string{"other", "not found", "not running", "out of range", "busy", "auth refused", "unavailable", "configuration error", "outcome unknown"}
@@ -145,7 +216,13 @@ var (
 	ErrBusy        = &Error{Kind: KindBusy}
 	ErrAuth        = &Error{Kind: KindAuth}
 	ErrUnavailable = &Error{Kind: KindUnavailable}
+	ErrConfig      = &Error{Kind: KindConfig}
+	ErrUnknown     = &Error{Kind: KindUnknown}
 )
+
+// opToken is the Op of an IAM token request; a configuration error there
+// points at the IAM endpoint rather than at ModelArts.
+const opToken = "get IAM token"
 
 // Error is a failed ModelArts call. It never carries a credential.
 type Error struct {
@@ -158,7 +235,8 @@ type Error struct {
 	Err     error  // underlying network error, if any
 }
 
-// Error reads "op id: kind (HTTP status code): message: cause".
+// Error reads "op id: kind (HTTP status code): message: cause"; a
+// configuration error also says which setting to check.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -175,7 +253,17 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(")")
 	}
-	if e.Message != "" {
+	// The hint goes on the error that got the answer, not on one wrapping it.
+	hint := e.Kind == KindConfig && e.Status != 0
+	switch {
+	case hint && e.Op == opToken:
+		b.WriteString(": the IAM endpoint answered 'API does not exist': check modelarts.iam_endpoint")
+	case hint:
+		b.WriteString(": the ModelArts endpoint or project answered 'API does not exist': check modelarts.endpoint and project_id")
+	}
+	if hint && e.Message != "" {
+		b.WriteString(" (" + e.Message + ")")
+	} else if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
 	if e.Err != nil {

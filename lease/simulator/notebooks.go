@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +24,9 @@ type entry struct {
 	nb    lease.Notebook
 	token string
 	until time.Time // end of STARTING or STOPPING
+	// failNext is the fail reason of the next start, set by FailStart;
+	// failing is that of the start under way.
+	failNext, failing string
 }
 
 // Add stores nb, replacing a notebook with the same ID, and returns the
@@ -68,7 +72,7 @@ func (s *Server) Add(nb lease.Notebook) lease.Notebook {
 	if nb.Lease.UpdateAt == 0 {
 		nb.Lease.UpdateAt = nb.Lease.CreateAt
 	}
-	nb.Tags = slices.Clone(nb.Tags)
+	nb = clone(nb)
 	if _, ok := s.nbs[nb.ID]; !ok {
 		s.order = append(s.order, nb.ID)
 	}
@@ -127,9 +131,27 @@ func (s *Server) SetStatus(id, status string) {
 	}
 }
 
+// FailStart makes the next start of notebook id fail: it is accepted and
+// the notebook goes STARTING as usual, then, when the transition ends,
+// START_FAILED with reason as its fail_reason.
+func (s *Server) FailStart(id, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.nbs[id]; ok {
+		e.failNext = reason
+	}
+}
+
 func clone(nb lease.Notebook) lease.Notebook {
 	nb.Tags = slices.Clone(nb.Tags)
+	nb.ActionProgress = slices.Clone(nb.ActionProgress)
 	return nb
+}
+
+// progress is the action_progress of a notebook at step 2 (compute), the
+// step where starts and stops spend their time.
+func progress(id, status, what string) []lease.Progress {
+	return []lease.Progress{{NotebookID: id, Status: status, Step: 2, StepDescription: what}}
 }
 
 // changed makes the next tick look at every notebook.
@@ -145,15 +167,15 @@ func (s *Server) tick(now time.Time) {
 	next := int64(math.MaxInt64)
 	for _, e := range s.nbs {
 		nb := &e.nb
-		switch nb.Status {
-		case lease.StatusStarting:
-			if !now.Before(e.until) {
-				nb.Status = lease.StatusRunning
-			}
-		case lease.StatusStopping:
-			if !now.Before(e.until) {
-				nb.Status = lease.StatusStopped
-			}
+		switch {
+		case nb.Status == lease.StatusStarting && !now.Before(e.until) && e.failing != "":
+			nb.Status, nb.FailReason = lease.StatusStartFailed, e.failing
+			nb.ActionProgress = progress(nb.ID, "FAILED", "Allocating compute resources")
+			e.failing = ""
+		case nb.Status == lease.StatusStarting && !now.Before(e.until):
+			nb.Status, nb.ActionProgress = lease.StatusRunning, nil
+		case nb.Status == lease.StatusStopping && !now.Before(e.until):
+			nb.Status, nb.ActionProgress = lease.StatusStopped, nil
 		}
 		if nb.Status == lease.StatusStarting || nb.Status == lease.StatusStopping {
 			next = min(next, e.until.UnixMilli())
@@ -199,6 +221,11 @@ func (s *Server) serve(route, id string, r *http.Request, body []byte) reply {
 	default:
 		return s.stop(e, body, now)
 	}
+}
+
+// Errors of a renewal in the legacy version, which read only the query.
+func missingDuration() reply {
+	return fail(http.StatusBadRequest, "ModelArts.0101", "Invalid parameter: the mandatory query parameter 'duration' is missing.")
 }
 
 func notRunning(e *entry) reply {
@@ -326,6 +353,12 @@ func (s *Server) renew(e *entry, r *http.Request, body []byte, now time.Time) re
 	if e.nb.Status != lease.StatusRunning {
 		return notRunning(e)
 	}
+	if s.opt.LegacyRenew {
+		if !r.URL.Query().Has("duration") {
+			return missingDuration()
+		}
+		body = nil // ignored: the query decides, and the stop is scheduled
+	}
 	d, typ, bad := requested(r, body, true)
 	if bad != nil {
 		return *bad
@@ -348,15 +381,18 @@ func notNow(status string) reply {
 	return fail(http.StatusBadRequest, "ModelArts.6357", "The operation is not allowed in status "+status+".")
 }
 
+// start starts a STOPPED (or START_FAILED) notebook. Its lease is measured
+// from the start request, as ModelArts does: create_at stays and duration
+// becomes (now − create_at) + the duration asked for.
 func (s *Server) start(e *entry, r *http.Request, body []byte, now time.Time) reply {
 	switch e.nb.Status {
-	case lease.StatusStopped:
+	case lease.StatusStopped, lease.StatusStartFailed:
 	case lease.StatusRunning:
 		return fail(http.StatusBadRequest, "ModelArts.6305", "The instance is already running and cannot be started again.")
 	default:
 		return notNow(e.nb.Status)
 	}
-	if rep, ok := needBody(body); !ok {
+	if rep, ok := optionalBody(body); !ok {
 		return rep
 	}
 	d, typ, bad := requested(r, body, false)
@@ -365,6 +401,8 @@ func (s *Server) start(e *entry, r *http.Request, body []byte, now time.Time) re
 	}
 	s.setLease(e, now, d, typ)
 	e.nb.Status, e.until = lease.StatusStarting, now.Add(s.opt.Transition)
+	e.nb.FailReason, e.nb.ActionProgress = "", progress(e.nb.ID, "PROCESSING", "Allocating compute resources")
+	e.failing, e.failNext = e.failNext, ""
 	return reply{status: http.StatusOK, body: render(e)}
 }
 
@@ -376,18 +414,23 @@ func (s *Server) stop(e *entry, body []byte, now time.Time) reply {
 	default:
 		return notNow(e.nb.Status)
 	}
-	if rep, ok := needBody(body); !ok {
+	if rep, ok := optionalBody(body); !ok {
 		return rep
 	}
 	e.nb.Lease.UpdateAt = now.UnixMilli()
 	e.nb.Status, e.until = lease.StatusStopping, now.Add(s.opt.Transition)
+	e.nb.ActionProgress = progress(e.nb.ID, "PROCESSING", "Releasing compute resources")
 	s.changed()
 	return reply{status: http.StatusOK, body: render(e)}
 }
 
-// needBody rejects a start or stop without a JSON object body, which
-// ModelArts appears to do (existing clients send "{}").
-func needBody(body []byte) (reply, bool) {
+// optionalBody accepts the body of a start or stop: none (Huawei's SDK
+// sends none) or a JSON object (other clients send "{}"); anything else is
+// refused.
+func optionalBody(body []byte) (reply, bool) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return reply{}, true
+	}
 	var v map[string]any
 	if json.Unmarshal(body, &v) != nil {
 		return fail(http.StatusBadRequest, "ModelArts.0104", "Invalid request body."), false

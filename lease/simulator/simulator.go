@@ -1,9 +1,13 @@
 // Package simulator is an in-memory ModelArts notebook service: an
 // http.Handler that answers the calls of the lease client the way ModelArts
 // does, its surprises included (unknown IDs are HTTP 400 ModelArts.6309,
-// limit must be 10, 20 or 50, renew answers may be 204). It verifies every
-// AK/SK signature, can issue IAM tokens, injects faults and logs requests.
-// Tests, `leasebot demo` and `leasebot run -simulate` use it.
+// limit must be 10, 20 or 50, renew answers may be 204, unknown paths are
+// the gateway's 404 APIG.0101, older versions want the renewal's duration
+// in the query). Notebooks start and stop through STARTING and STOPPING,
+// a start can be made to fail, and leases expire, all on the clock of
+// Options.Now. It verifies every AK/SK signature, can issue IAM tokens,
+// injects faults and logs requests. Tests, `leasebot demo` and
+// `leasebot run -simulate` use it.
 package simulator
 
 import (
@@ -50,6 +54,11 @@ type Options struct {
 	Reply204  bool             // renew answers 204 No Content instead of 200 with the lease
 	// Transition is how long STARTING and STOPPING last; 0 means until the next request.
 	Transition time.Duration
+	// LegacyRenew answers renewals as ModelArts did until mid-2024: the
+	// duration is a mandatory query parameter, the body is ignored, and a
+	// renewal without the parameter is refused (400 ModelArts.0101). Some
+	// regions still run that version.
+	LegacyRenew bool
 }
 
 // IAMUser is the one IAM user whose password the token endpoint accepts.

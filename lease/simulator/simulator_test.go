@@ -149,7 +149,8 @@ func TestAnswersLikeModelArts(t *testing.T) {
 		{"renew query overrides body", "PATCH", nbPath(run.ID, "/lease?duration=259200000"), `{"duration":1}`, 200, map[string]any{"type": "TIMING"}},
 		{"start running", "POST", nbPath(run.ID, "/start"), `{}`, 400, map[string]any{"error_code": "ModelArts.6305"}},
 		{"stop stopped", "POST", nbPath(off.ID, "/stop"), `{}`, 400, map[string]any{"error_code": "ModelArts.6307"}},
-		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 400, map[string]any{"error_code": "ModelArts.0104"}},
+		{"start with a body that is no object", "POST", nbPath(off.ID, "/start"), `[`, 400, map[string]any{"error_code": "ModelArts.0104"}},
+		{"start without body", "POST", nbPath(off.ID, "/start"), ``, 200, map[string]any{"status": lease.StatusStarting}},
 		{"unknown route", "DELETE", nbPath(run.ID, "/lease"), ``, 404, map[string]any{"error_code": "APIG.0101"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,5 +319,129 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if soon != 1 || stopped != 1 || hours < 3 || dup != 1 {
 		t.Errorf("demo seed: %d stopping soon, %d stopped, %d with hours left, %d shared names", soon, stopped, hours, dup)
+	}
+}
+
+// TestStartStopTransitions follows notebooks through STARTING and STOPPING
+// on the server's clock, a failing start included.
+func TestStartStopTransitions(t *testing.T) {
+	const transition = 2 * time.Minute
+	type step struct {
+		after  time.Duration // since the request
+		status string
+	}
+	for _, tc := range []struct {
+		name, path, body string
+		from             string // status before
+		failReason       string // FailStart before the request
+		steps            []step
+		stopAfter        time.Duration // once RUNNING: stop time − request time
+	}{
+		{"start without body", "/start?duration=7200000&type=timing", "", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition - time.Second, lease.StatusStarting}, {transition, lease.StatusRunning}}, 2 * time.Hour},
+		{"start with {}", "/start?duration=10800000&type=timing", "{}", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, 3 * time.Hour},
+		{"start with the service's default", "/start", "", lease.StatusStopped, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, time.Hour},
+		{"start after a failed start", "/start", "", lease.StatusStartFailed, "",
+			[]step{{0, lease.StatusStarting}, {transition, lease.StatusRunning}}, time.Hour},
+		{"failing start", "/start", "{}", lease.StatusStopped, "ModelArts.6360: insufficient resources",
+			[]step{{0, lease.StatusStarting}, {transition - time.Second, lease.StatusStarting}, {transition, lease.StatusStartFailed}, {time.Hour, lease.StatusStartFailed}}, 0},
+		{"stop without body", "/stop", "", lease.StatusRunning, "",
+			[]step{{0, lease.StatusStopping}, {transition - time.Second, lease.StatusStopping}, {transition, lease.StatusStopped}}, 0},
+		{"stop with {}", "/stop", "{}", lease.StatusRunning, "",
+			[]step{{0, lease.StatusStopping}, {transition, lease.StatusStopped}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, simulator.Options{Transition: transition})
+			created := e.now.Add(-5 * time.Hour)
+			nb := e.sim.Add(lease.Notebook{Status: tc.from, FailReason: map[bool]string{true: "earlier failure"}[tc.from == lease.StatusStartFailed],
+				Lease: lease.Lease{CreateAt: created.UnixMilli(), Duration: (6 * time.Hour).Milliseconds(), Enable: true}})
+			if tc.failReason != "" {
+				e.sim.FailStart(nb.ID, tc.failReason)
+			}
+			sent := e.now
+			if a := e.call(t, "POST", nbPath(nb.ID, tc.path), tc.body, nil); a.status != 200 || a.body["status"] != tc.steps[0].status {
+				t.Fatalf("%s: %d %s", tc.path, a.status, a.raw)
+			}
+			for _, st := range tc.steps {
+				e.now = sent.Add(st.after)
+				got := e.call(t, "GET", nbPath(nb.ID, ""), "", nil)
+				listed := e.call(t, "GET", "/v1/"+project+"/notebooks?limit=50", "", nil)
+				if got.body["status"] != st.status || !strings.Contains(listed.raw, `"status":"`+st.status+`"`) {
+					t.Errorf("at +%v: get says %v, want %s (list %s)", st.after, got.body["status"], st.status, listed.raw)
+				}
+				switch st.status {
+				case lease.StatusStarting, lease.StatusStopping:
+					if !strings.Contains(got.raw, `"action_progress":[{`) {
+						t.Errorf("at +%v: no action_progress while %s: %s", st.after, st.status, got.raw)
+					}
+				case lease.StatusStartFailed:
+					if got.body["fail_reason"] != tc.failReason || !strings.Contains(listed.raw, `"fail_reason":"`+tc.failReason+`"`) {
+						t.Errorf("at +%v: fail_reason %v, want %q (list %s)", st.after, got.body["fail_reason"], tc.failReason, listed.raw)
+					}
+					if a := e.call(t, "PATCH", nbPath(nb.ID, "/lease?duration=7200000"), "", nil); a.status != 400 || a.body["error_code"] != "ModelArts.6327" {
+						t.Errorf("renew after a failed start: %d %s", a.status, a.raw)
+					}
+				default:
+					if _, ok := got.body["fail_reason"]; ok || strings.Contains(got.raw, "action_progress") {
+						t.Errorf("at +%v: %s still reports a failure or progress: %s", st.after, st.status, got.raw)
+					}
+				}
+			}
+			if tc.stopAfter != 0 {
+				stored, _ := e.sim.Notebook(nb.ID)
+				l := stored.Lease
+				if !stored.StopTime().Equal(sent.Add(tc.stopAfter)) || l.CreateAt != created.UnixMilli() ||
+					l.Duration != sent.Sub(created).Milliseconds()+tc.stopAfter.Milliseconds() {
+					t.Errorf("lease after start %+v: want stop %v after the start, duration counted from create_at", l, tc.stopAfter)
+				}
+				e.now = sent.Add(tc.stopAfter)
+				if got, _ := e.sim.Notebook(nb.ID); got.Status != lease.StatusStopped {
+					t.Errorf("at the stop time: %s, want STOPPED", got.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestLegacyRenew: the old RenewLease reads only a mandatory query
+// parameter; the current one prefers the query and falls back on the body.
+func TestLegacyRenew(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		legacy    bool
+		query     string
+		body      string
+		status    int
+		code      string
+		stopAfter time.Duration
+	}{
+		{"current: body only", false, "", `{"duration":7200000,"type":"timing"}`, 200, "", 2 * time.Hour},
+		{"current: query only", false, "?duration=10800000", "", 200, "", 3 * time.Hour},
+		{"current: both, the query wins", false, "?duration=10800000", `{"duration":7200000,"type":"idle"}`, 200, "", 3 * time.Hour},
+		{"legacy: body only is refused", true, "", `{"duration":7200000,"type":"timing"}`, 400, "ModelArts.0101", 0},
+		{"legacy: nothing is refused", true, "", "", 400, "ModelArts.0101", 0},
+		{"legacy: query only", true, "?duration=10800000", "", 200, "", 3 * time.Hour},
+		{"legacy: both, the body is ignored", true, "?duration=10800000", `{"duration":7200000,"type":"idle"}`, 200, "", 3 * time.Hour},
+		{"legacy: a body it cannot read is ignored", true, "?duration=10800000", `{"duration":`, 200, "", 3 * time.Hour},
+		{"legacy: range still checked", true, "?duration=1000", "", 400, "ModelArts.6349", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, simulator.Options{LegacyRenew: tc.legacy})
+			nb := e.sim.AddRunning("x", 10*time.Minute)
+			a := e.call(t, "PATCH", nbPath(nb.ID, "/lease"+tc.query), tc.body, nil)
+			if a.status != tc.status || tc.code != "" && a.body["error_code"] != tc.code {
+				t.Fatalf("status %d %s, want %d %s", a.status, a.raw, tc.status, tc.code)
+			}
+			got, _ := e.sim.Notebook(nb.ID)
+			want := e.now.Add(10 * time.Minute)
+			if tc.stopAfter != 0 {
+				want = e.now.Add(tc.stopAfter)
+			}
+			if !got.StopTime().Equal(want) || tc.status == 200 && got.Lease.Type != "TIMING" {
+				t.Errorf("lease %+v: stop %v, want %v, type TIMING", got.Lease, got.StopTime(), want)
+			}
+		})
 	}
 }
