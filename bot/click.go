@@ -111,7 +111,7 @@ func parseWarningButton(value string, withAmount bool, now time.Time) (warningBu
 	if withAmount {
 		want = 3
 	}
-	if len(parts) != want || !isNotebookID(parts[0]) {
+	if len(parts) != want || !lease.IsNotebookID(parts[0]) {
 		return warningButton{}, errors.New("malformed button value")
 	}
 	ms, err := strconv.ParseInt(parts[1], 10, 64)

@@ -107,7 +107,7 @@ func (b *Bot) refreshHome(user string) {
 // home view, as `/notebook start` would with the default duration.
 func (b *Bot) clickStart(ctx context.Context, c *click) result {
 	id := strings.ToLower(c.Value)
-	if !isNotebookID(id) {
+	if !lease.IsNotebookID(id) {
 		return b.ignored(c, errIgnored)
 	}
 	r := &request{Event: c.Event, where: c.where}

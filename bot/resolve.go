@@ -15,7 +15,7 @@ import (
 
 // notFound is the answer for a reference that names no notebook visible here.
 func (b *Bot) notFound(r *request, ref string) Text {
-	if isNotebookID(ref) {
+	if lease.IsNotebookID(ref) {
 		t := Text{}.Plain("No such notebook: ").Code(strings.ToLower(ref)).Plain(". It may have been deleted")
 		if r.where.Direct {
 			return t.Plain(", or it is not yours.")
@@ -33,7 +33,7 @@ func (b *Bot) notFound(r *request, ref string) Text {
 // a (cached) listing, among the notebooks visible to the caller here. When
 // it fails, the text says why.
 func (b *Bot) find(ctx context.Context, r *request, ref string) (string, Text) {
-	if isNotebookID(ref) {
+	if lease.IsNotebookID(ref) {
 		return strings.ToLower(ref), nil
 	}
 	all, err := b.listing(ctx)
@@ -130,24 +130,3 @@ func (b *Bot) listing(ctx context.Context) ([]lease.Notebook, error) {
 
 // forget drops the cached listing after a change.
 func (b *Bot) forget() { b.listings.Flush() }
-
-// isNotebookID reports whether s has the shape of a ModelArts notebook ID (a UUID).
-func isNotebookID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}

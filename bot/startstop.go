@@ -175,7 +175,7 @@ func (b *Bot) stop(ctx context.Context, r *request) result {
 // second copy of the confirmation stops it once.
 func (b *Bot) clickStopNow(ctx context.Context, c *click) result {
 	id := strings.ToLower(c.Value)
-	if !isNotebookID(id) {
+	if !lease.IsNotebookID(id) {
 		return b.ignored(c, errIgnored)
 	}
 	stub := lease.Notebook{ID: id}
@@ -225,7 +225,7 @@ func (b *Bot) clickStopNow(ctx context.Context, c *click) result {
 
 func (b *Bot) clickStopCancel(_ context.Context, c *click) result {
 	id := strings.ToLower(c.Value)
-	if !isNotebookID(id) {
+	if !lease.IsNotebookID(id) {
 		return b.ignored(c, errIgnored)
 	}
 	return result{ok: true, replace: true, reply: say(Text{}.Plain("Cancelled: nothing was stopped."))}

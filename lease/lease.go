@@ -165,16 +165,6 @@ func (n Notebook) StopTime() time.Time { return n.Lease.StopTime() }
 // Running reports whether the notebook is RUNNING.
 func (n Notebook) Running() bool { return strings.EqualFold(n.Status, StatusRunning) }
 
-// Tag returns the value of tag key and whether it is set.
-func (n Notebook) Tag(key string) (string, bool) {
-	for _, t := range n.Tags {
-		if t.Key == key {
-			return t.Value, true
-		}
-	}
-	return "", false
-}
-
 // Kind classifies a ModelArts failure so callers can branch on it.
 type Kind int
 

@@ -339,7 +339,7 @@ func compile(list []string) selectors {
 		case strings.HasPrefix(sel, "tag:"):
 			k, v, _ := strings.Cut(strings.TrimPrefix(sel, "tag:"), "=")
 			s.tags[k] = append(s.tags[k], v)
-		case isNotebookID(sel):
+		case lease.IsNotebookID(sel):
 			// A notebook ID names one notebook; a notebook someone named
 			// like that ID is a different one.
 			s.ids[strings.ToLower(sel)] = true
@@ -358,7 +358,7 @@ func (s selectors) match(nb lease.Notebook) bool {
 	}
 	// A literal selector that is not ID-shaped may still be an ID in a
 	// project whose IDs are not UUIDs.
-	if !isNotebookID(nb.ID) && s.names[nb.ID] {
+	if !lease.IsNotebookID(nb.ID) && s.names[nb.ID] {
 		return true
 	}
 	for _, g := range s.globs {
@@ -439,25 +439,4 @@ func (c *groupCache) fetch(ctx context.Context, group string, call *groupCall) {
 	call.users, call.err = users, err
 	c.mu.Unlock()
 	close(call.done)
-}
-
-// isNotebookID reports whether s has the shape of a ModelArts notebook ID (a UUID).
-func isNotebookID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -64,7 +64,7 @@ func (ix *Index) Channels(dst []string, nb lease.Notebook) []string {
 	dst = append(dst, ix.all...)
 	dst = append(dst, ix.ids[strings.ToLower(nb.ID)]...)
 	dst = append(dst, ix.names[nb.Name]...)
-	if !isNotebookID(nb.ID) && nb.Name != nb.ID {
+	if !lease.IsNotebookID(nb.ID) && nb.Name != nb.ID {
 		dst = append(dst, ix.names[nb.ID]...)
 	}
 	for _, t := range nb.Tags {

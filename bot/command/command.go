@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leasebot/leasebot/bot/suggest"
+	"github.com/leasebot/leasebot/lease"
 )
 
 // Limits on what Parse reads.
@@ -27,7 +28,7 @@ const (
 	// MaxInput is the longest command text Parse reads, in bytes.
 	MaxInput = 2000
 	// MaxNameLen is the longest notebook name or ID (ModelArts' rule).
-	MaxNameLen = 128
+	MaxNameLen = lease.MaxNameLen
 	// Prefix is the slash command every hint and example starts with.
 	Prefix = "/notebook"
 )
@@ -322,20 +323,8 @@ func (p *Parser) suggestVerb(word string) (int, bool) {
 	return best, true
 }
 
-// ValidName reports whether s can be a ModelArts notebook name or ID:
-// ASCII letters, digits, '-' and '_', at most MaxNameLen of them.
-func ValidName(s string) bool {
-	if s == "" || len(s) > MaxNameLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// ValidName reports whether s can be a ModelArts notebook name or ID.
+func ValidName(s string) bool { return lease.ValidName(s) }
 
 func checkName(s, hint string) error {
 	if ValidName(s) {
