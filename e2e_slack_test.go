@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
+	"github.com/leasebot/leasebot/lease/simulator"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,48 @@ func TestAHangingSlackCallDoesNotWedgeTheBot(t *testing.T) {
 	}
 	if n := h.slack.Calls("usergroups.users.list"); n > 8 {
 		t.Errorf("%d usergroups.users.list calls for 64 commands: look-ups of one group are not shared", n)
+	}
+}
+
+// A change in flight at SIGTERM gets its honest answer: the drain outlasts
+// ModelArts' 15s retry budget, and the reply goes out on a fresh context.
+// With a drain shorter than that (it used to be 10s), the renewal below was
+// applied at ModelArts while the person got no answer and the audit said
+// "failed".
+func TestSIGTERMDuringASlowRenewalStillAnswersHonestly(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	nb := h.sim.AddRunning("very-slow", 3*time.Hour)
+	before := stopOf(t, h.sim, nb.ID)
+	h.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Latency: 12 * time.Second, Times: 1})
+	env := h.slack.SlashCommand(alice, chML, "extend "+nb.ID+" 2h")
+	if _, ok := env.WaitAck(3 * time.Second); !ok {
+		t.Fatal("not acked")
+	}
+	time.Sleep(300 * time.Millisecond) // the renewal is in flight
+	h.cancel()
+	resp, ok := h.slack.WaitResponse(env, 20*time.Second)
+	if !ok {
+		t.Fatalf("no answer to a change in flight at SIGTERM; stderr:\n%s", h.stderr.String())
+	}
+	after := stopOf(t, h.sim, nb.ID)
+	if !near(after, before.Add(2*time.Hour), 3*time.Second) {
+		t.Fatalf("stop %v, want +2h", after)
+	}
+	if !strings.Contains(resp.Text, "extended") || resp.ResponseType != "in_channel" {
+		t.Errorf("the applied change was answered %q", resp.Text)
+	}
+	select {
+	case code := <-h.exit:
+		if code != 0 {
+			t.Errorf("exit %d", code)
+		}
+		h.exit <- code
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	for _, rec := range h.auditLines() {
+		if rec["notebook"] == nb.ID && rec["outcome"] != "extended" {
+			t.Errorf("audit outcome %v for a renewal that was applied", rec["outcome"])
+		}
 	}
 }
