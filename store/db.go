@@ -437,10 +437,24 @@ VALUES ($1, $2, $3, $4, $5, $6)`, notebook, ms(stop), p.Target, p.Threshold.Mill
 const warningCols = `w.notebook, w.stop_ms, w.name, w.outcome, w.by_user, w.amount_ms, w.new_stop_ms,
 COALESCE(p.id, 0), COALESCE(p.target, ''), COALESCE(p.threshold_ms, 0), COALESCE(p.conversation, ''), COALESCE(p.ref, '')`
 
-// scanWarnings reads rows of warningCols ordered by warning, then copy.
+// scanWarnings reads rows of warningCols in any order and returns the
+// warnings by stop time, then notebook ID (byte order, the same on both
+// back ends), each with its copies in the order they were claimed. Sorting
+// here rather than in SQL spares the database a sort by a collated text
+// column.
 func scanWarnings(rows *sql.Rows) ([]Warning, error) {
 	defer rows.Close()
+	type key struct {
+		notebook string
+		stop     int64
+	}
+	type post struct {
+		id int64
+		p  Post
+	}
+	index := map[key]int{}
 	var ws []Warning
+	var posts [][]post
 	for rows.Next() {
 		var w Warning
 		var stop, amount, newStop, postID, threshold int64
@@ -449,17 +463,36 @@ func scanWarnings(rows *sql.Rows) ([]Warning, error) {
 			&postID, &p.Target, &threshold, &p.Conversation, &p.Ref); err != nil {
 			return nil, err
 		}
-		w.Stop, w.Amount, w.NewStop = fromMS(stop), dur(amount), fromMS(newStop)
-		if n := len(ws); n == 0 || ws[n-1].Notebook != w.Notebook || !ws[n-1].Stop.Equal(w.Stop) {
+		k := key{w.Notebook, stop}
+		i, ok := index[k]
+		if !ok {
+			w.Stop, w.Amount, w.NewStop = fromMS(stop), dur(amount), fromMS(newStop)
+			i = len(ws)
+			index[k] = i
 			ws = append(ws, w)
+			posts = append(posts, nil)
 		}
 		if postID != 0 {
 			p.Threshold = dur(threshold)
-			last := &ws[len(ws)-1]
-			last.Posts = append(last.Posts, p)
+			posts[i] = append(posts[i], post{postID, p})
 		}
 	}
-	return ws, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, ps := range posts {
+		sort.Slice(ps, func(a, b int) bool { return ps[a].id < ps[b].id })
+		for _, p := range ps {
+			ws[i].Posts = append(ws[i].Posts, p.p)
+		}
+	}
+	sort.Slice(ws, func(a, b int) bool {
+		if !ws[a].Stop.Equal(ws[b].Stop) {
+			return ws[a].Stop.Before(ws[b].Stop)
+		}
+		return ws[a].Notebook < ws[b].Notebook
+	})
+	return ws, nil
 }
 
 // Warning returns the warning of (notebook, stop) with all its copies,
@@ -468,7 +501,7 @@ func (db *DB) Warning(ctx context.Context, notebook string, stop time.Time) (w W
 	defer db.report("warning", time.Now(), &err)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+warningCols+`
 FROM warnings w LEFT JOIN warning_posts p ON p.notebook = w.notebook AND p.stop_ms = w.stop_ms
-WHERE w.notebook = $1 AND w.stop_ms = $2 ORDER BY p.id`, notebook, ms(stop))
+WHERE w.notebook = $1 AND w.stop_ms = $2`, notebook, ms(stop))
 	if err == nil {
 		var ws []Warning
 		if ws, err = scanWarnings(rows); err == nil && len(ws) == 1 {
@@ -486,8 +519,7 @@ func (db *DB) OpenWarnings(ctx context.Context, since time.Time) (ws []Warning, 
 	defer db.report("open_warnings", time.Now(), &err)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+warningCols+`
 FROM warnings w JOIN warning_posts p ON p.notebook = w.notebook AND p.stop_ms = w.stop_ms
-WHERE w.outcome = '' AND w.stop_ms > $1
-ORDER BY w.stop_ms, w.notebook, p.id`, ms(since))
+WHERE w.outcome = '' AND w.stop_ms > $1`, ms(since))
 	if err != nil {
 		return nil, db.fail(ctx, "open warnings", err)
 	}

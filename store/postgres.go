@@ -51,7 +51,7 @@ type pgDialect struct {
 // openPostgres connects to the database at rawURL. Nothing it returns
 // contains the URL, the user or the password: errors name host:port/dbname.
 func openPostgres(ctx context.Context, rawURL string) (dialect, *sql.DB, *sql.DB, error) {
-	d := &pgDialect{rawURL: rawURL, loc: "the PostgreSQL database"}
+	d := &pgDialect{rawURL: rawURL}
 	u, uerr := url.Parse(rawURL)
 	if uerr == nil {
 		if u.User != nil {
@@ -66,7 +66,10 @@ func openPostgres(ctx context.Context, rawURL string) (dialect, *sql.DB, *sql.DB
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		// The parser's message quotes the URL; say only what it was about.
-		return nil, nil, nil, fmt.Errorf("store: the PostgreSQL URL for %s is not valid", d.loc)
+		if d.loc == "" {
+			return nil, nil, nil, errors.New("store: the PostgreSQL URL is not valid (check its host and port)")
+		}
+		return nil, nil, nil, fmt.Errorf("store: the PostgreSQL URL for %s is not valid (check its port and parameters)", d.loc)
 	}
 	d.loc = net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
 	if cfg.ConnectTimeout == 0 {
@@ -209,6 +212,9 @@ func (d *pgDialect) unavailable(err error) bool {
 func (d *pgDialect) describe(err error) string {
 	var ce *pgconn.ConnectError
 	if !errors.As(err, &ce) {
+		if d.unavailable(err) {
+			return d.scrub(fmt.Sprintf("PostgreSQL at %s: %s", d.loc, err.Error()))
+		}
 		return d.scrub(err.Error())
 	}
 	var pe *pgconn.PgError

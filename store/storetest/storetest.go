@@ -27,12 +27,10 @@ import (
 // URLVar names the PostgreSQL server the tests use.
 const URLVar = "LEASEBOT_TEST_DATABASE_URL"
 
-// PostgresURL returns a URL for a fresh, empty schema in the database that
-// LEASEBOT_TEST_DATABASE_URL names, dropped when t ends: tests in parallel
-// and runs one after another never see each other's tables. Without the
-// variable the test is skipped, except in CI (CI=true), where a missing
-// database must not pass silently.
-func PostgresURL(t testing.TB) string {
+// RequirePostgres returns LEASEBOT_TEST_DATABASE_URL. Without it the test
+// is skipped with a line saying how to run it, except in CI (CI=true),
+// where a missing database must not pass silently.
+func RequirePostgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(URLVar)
 	if base == "" {
@@ -42,6 +40,16 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skip(how)
 	}
+	return base
+}
+
+// PostgresURL returns a URL for a fresh, empty schema in the database that
+// LEASEBOT_TEST_DATABASE_URL names (see RequirePostgres), dropped when t
+// ends: tests in parallel, and runs one after another, never see each
+// other's tables.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := RequirePostgres(t)
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "leasebot_test_" + hex.EncodeToString(b[:])
