@@ -275,22 +275,30 @@ func (l *notebookLocks) size() int {
 	return len(l.m)
 }
 
+// waitFailed is the error of a wait for a notebook lock that ctx ended: the
+// lock was busy, which says nothing about whether the database is
+// reachable, so it is not marked ErrUnavailable.
+func waitFailed(what string, ctxErr error) error {
+	return &opError{msg: "store: " + what + ": " + ctxErr.Error(), causes: []error{ctxErr}}
+}
+
 // LockNotebook serializes changes to one notebook. The in-process lock is
 // taken first so that one process waits on the database (PostgreSQL) with
 // at most one connection per notebook.
 func (db *DB) LockNotebook(ctx context.Context, id string) (unlock func(), err error) {
 	defer db.report("lock_notebook", time.Now(), &err)
+	what := fmt.Sprintf("lock notebook %q", id)
 	release, err := db.locks.lock(ctx, id)
 	if err != nil {
-		return nil, db.fail(ctx, fmt.Sprintf("lock notebook %q", id), err)
+		return nil, waitFailed(what, err)
 	}
 	dbUnlock, err := db.d.lockNotebook(ctx, id)
 	if err != nil {
 		release()
 		if ctx.Err() != nil {
-			err = ctx.Err()
+			return nil, waitFailed(what, ctx.Err())
 		}
-		return nil, db.fail(ctx, fmt.Sprintf("lock notebook %q", id), err)
+		return nil, db.fail(ctx, what, err)
 	}
 	var once sync.Once
 	return func() {

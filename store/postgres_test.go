@@ -116,6 +116,13 @@ func TestPostgresReplicas(t *testing.T) {
 	t.Run("warning copies", func(t *testing.T) {
 		for round := range 3 {
 			p := store.WarningPost{Notebook: "nb", Stop: at.Add(time.Duration(round) * time.Hour), Target: "C1", Threshold: time.Hour}
+			if round > 0 { // the warning exists already
+				other := p
+				other.Target = "C0"
+				if _, err := a.ClaimWarningPost(bg(t), other); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if n := race(t, dbs, func(db *store.DB, _ int) (bool, error) { return db.ClaimWarningPost(bg(t), p) }); n != 1 {
 				t.Errorf("round %d: %d replicas claimed one copy, want 1", round, n)
 			}
