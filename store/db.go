@@ -106,7 +106,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// opError is every error the store returns: a message that is safe to show
+// opError is how the store's operations fail: a message that is safe to show
 // (no secret), and the causes for errors.Is and errors.As.
 type opError struct {
 	msg    string

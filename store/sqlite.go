@@ -70,7 +70,9 @@ func openSQLite(ctx context.Context, path string) (dialect, *sql.DB, *sql.DB, er
 	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", sqliteBusy.Milliseconds())
 	// One write connection whose transactions start with BEGIN IMMEDIATE:
 	// a transaction never has to upgrade a read lock to a write lock, which
-	// SQLite would refuse at once instead of waiting.
+	// SQLite would refuse at once instead of waiting. synchronous=NORMAL is
+	// WAL's usual setting: a crash of leasebot loses nothing, a power cut
+	// may lose the last commits but never corrupts the file.
 	w, err := sql.Open("sqlite", sqliteDSN(abs, busy, "_pragma=foreign_keys(1)", "_pragma=synchronous(NORMAL)", "_txlock=immediate"))
 	if err != nil {
 		d.close()
@@ -135,9 +137,19 @@ func checkSQLiteFile(ctx context.Context, path string) (fresh bool, err error) {
 		return false, fmt.Errorf("store: SQLite file %s: %w", path, err)
 	}
 	defer f.Close()
+	// Leasebot marks its files before their first write-ahead log, so a
+	// log beside an unmarked (or empty) file is another application's work.
+	foreignLog := func() bool {
+		fi, err := os.Stat(path + "-wal")
+		return err == nil && fi.Size() > 0
+	}
+	errForeignLog := fmt.Errorf("store: %s is a SQLite database that another application is writing (it has a write-ahead log), not leasebot's; leasebot will not touch it", path)
 	hdr := make([]byte, 100)
 	n, err := io.ReadFull(f, hdr)
 	if n == 0 && (err == io.EOF || err == nil) {
+		if foreignLog() {
+			return false, errForeignLog
+		}
 		return true, nil
 	}
 	if n < len(hdr) || !bytes.HasPrefix(hdr, []byte(sqliteHeader)) {
@@ -151,6 +163,9 @@ func checkSQLiteFile(ctx context.Context, path string) (fresh bool, err error) {
 		return false, fmt.Errorf("store: %s is the SQLite database of another application (application_id %#x), not leasebot's; leasebot will not touch it", path, id)
 	}
 	// A SQLite file without leasebot's mark: empty, or someone else's.
+	if foreignLog() {
+		return false, errForeignLog
+	}
 	// immutable=1 reads it without locks, journals or any write.
 	ro, err := sql.Open("sqlite", sqliteDSN(path, "mode=ro", "immutable=1"))
 	if err != nil {

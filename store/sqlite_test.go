@@ -138,6 +138,11 @@ func sha(t *testing.T, path string) [32]byte {
 func refused(t *testing.T, path, want string) {
 	t.Helper()
 	before := sha(t, path)
+	existed := map[string]bool{}
+	for _, side := range []string{"-wal", "-shm", "-journal"} {
+		_, err := os.Stat(path + side)
+		existed[side] = err == nil
+	}
 	_, err := store.Open(context.Background(), store.Options{Path: path})
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Open(%s) = %v, want an error naming the file and saying %q", filepath.Base(path), err, want)
@@ -147,7 +152,7 @@ func refused(t *testing.T, path, want string) {
 		t.Error("the refused file was changed")
 	}
 	for _, side := range []string{"-wal", "-shm", "-journal"} {
-		if _, err := os.Stat(path + side); err == nil {
+		if _, err := os.Stat(path + side); err == nil && !existed[side] {
 			t.Errorf("%s%s was created", filepath.Base(path), side)
 		}
 	}
@@ -202,6 +207,21 @@ func TestSQLiteForeignDatabase(t *testing.T) {
 	t.Run("tables in WAL mode", func(t *testing.T) {
 		path := filepath.Join(dir, "wal.db")
 		foreign(t, path, "PRAGMA journal_mode=WAL")
+		refused(t, path, "another application")
+	})
+	t.Run("open by its application, tables only in the log", func(t *testing.T) {
+		path := filepath.Join(dir, "busy.db")
+		app, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Close()
+		app.SetMaxOpenConns(1)
+		for _, s := range []string{"PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=0", "CREATE TABLE notes (body TEXT)"} {
+			if _, err := app.Exec(s); err != nil {
+				t.Fatal(err)
+			}
+		}
 		refused(t, path, "another application")
 	})
 	t.Run("application_id", func(t *testing.T) {
