@@ -195,6 +195,9 @@ type API interface {
 	// store (a click on a message from before a restart); it is a no-op if
 	// that (conversation, ref) is already a copy of the warning.
 	AddWarningCopy(ctx context.Context, notebook string, stop time.Time, name string, p Post) error
+	// EnsureWarning returns the warning of (notebook, stop), creating it
+	// open and without copies if it is not known.
+	EnsureWarning(ctx context.Context, notebook string, stop time.Time, name string) (Warning, error)
 	// Warning returns the warning of (notebook, stop).
 	Warning(ctx context.Context, notebook string, stop time.Time) (Warning, bool, error)
 	// OpenWarnings returns every open warning with at least one posted copy,

@@ -503,6 +503,25 @@ func scanWarnings(rows *sql.Rows) ([]Warning, error) {
 	return ws, nil
 }
 
+// EnsureWarning returns the warning of (notebook, stop), creating it
+// (open, without copies) if it is not known: a button that acts on a stop
+// time (in the home view) needs the warning's outcome to act once.
+func (db *DB) EnsureWarning(ctx context.Context, notebook string, stop time.Time, name string) (Warning, error) {
+	err := func() (err error) {
+		defer db.report("ensure_warning", time.Now(), &err)
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := ensureWarning(ctx, tx, notebook, stop, name, db.now().UnixMilli())
+			return err
+		})
+		return db.fail(ctx, fmt.Sprintf("ensure warning %s@%d", notebook, ms(stop)), err)
+	}()
+	if err != nil {
+		return Warning{}, err
+	}
+	w, _, err := db.Warning(ctx, notebook, stop)
+	return w, err
+}
+
 // Warning returns the warning of (notebook, stop) with all its copies,
 // claimed or posted, in the order they were claimed.
 func (db *DB) Warning(ctx context.Context, notebook string, stop time.Time) (w Warning, found bool, err error) {

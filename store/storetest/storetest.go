@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"PostedAndDropped", testPostedAndDropped},
 		{"OpenWarnings", testOpenWarnings},
 		{"AddWarningCopy", testAddWarningCopy},
+		{"EnsureWarning", testEnsureWarning},
 		{"ImportWarnings", testImportWarnings},
 		{"EndWarning", testEndWarning},
 		{"EndWarningConcurrent", testEndWarningConcurrent},
@@ -969,5 +970,45 @@ func testPrune(t *testing.T, db *store.DB) {
 	must(t, db.Prune(ctx(t), now.Add(1000*day), 0))
 	if got, _ := db.History(ctx(t), store.HistoryQuery{}); len(got) != 1 {
 		t.Errorf("Prune with historyDays 0 deleted history: %+v", got)
+	}
+}
+
+func testEnsureWarning(t *testing.T, db *store.DB) {
+	nb, stop := unique(t, "nb"), time.UnixMilli(1_800_000_000_000)
+	w, err := db.EnsureWarning(ctx(t), nb, stop, "named")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Notebook != nb || !w.Stop.Equal(stop) || w.Outcome != store.OutcomeOpen || len(w.Posts) != 0 || w.Name != "named" {
+		t.Fatalf("EnsureWarning = %+v", w)
+	}
+	// It is the same warning afterwards: ending it is seen, and ensuring it again keeps its outcome.
+	err = db.Update(ctx(t), func(tx *store.Tx) error {
+		ended, err := tx.EndWarning(store.WarningOutcome{Notebook: nb, Stop: stop, Outcome: store.OutcomeExtended, By: "U1"})
+		if err == nil && !ended {
+			t.Error("the ensured warning was not open")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err = db.EnsureWarning(ctx(t), nb, stop, "other")
+	if err != nil || w.Outcome != store.OutcomeExtended || w.By != "U1" || w.Name != "named" {
+		t.Errorf("ensuring an ended warning: %+v, %v", w, err)
+	}
+	// A warning with no posted copy is not among the open ones to update.
+	other := unique(t, "bare")
+	if _, err := db.EnsureWarning(ctx(t), other, stop, ""); err != nil {
+		t.Fatal(err)
+	}
+	open, err := db.OpenWarnings(ctx(t), stop.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range open {
+		if o.Notebook == other {
+			t.Error("a warning without copies is listed as open")
+		}
 	}
 }
