@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/leasebot/leasebot/bot/slackchat"
 	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // runCheck is `leasebot check`: validate the config, try the credentials that
@@ -30,6 +32,22 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	failed := false
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+
+	if db, err := openStore(ctx, cfg, getenv, nil); errors.Is(err, store.ErrInUse) {
+		fmt.Fprintf(stdout, "store: OK: %v (a running leasebot holds it)\n", err)
+	} else if err != nil {
+		fmt.Fprintf(stdout, "store: ERROR: %v\n", err)
+		failed = true
+	} else {
+		info, err := db.Info(ctx)
+		if err != nil {
+			fmt.Fprintf(stdout, "store: ERROR: %v\n", err)
+			failed = true
+		} else {
+			fmt.Fprintf(stdout, "store: OK: %s %s, reachable, schema version %d (this leasebot knows up to %d)\n", info.Kind, info.Where, info.SchemaVersion, store.SchemaVersion())
+		}
+		db.Close()
+	}
 
 	if _, _, err := modelArtsAuth(cfg, getenv); err != nil {
 		fmt.Fprintf(stdout, "modelarts: not tried: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/bot/slackchat/slackid"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // The demo's channel and users.
@@ -114,7 +116,20 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(chat.SyncWriter(stderr), &slog.HandlerOptions{Level: level}))
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: chat, Log: log})
+	// The demo's state lives in a SQLite file of its own, removed at the end.
+	dir, err := os.MkdirTemp("", "leasebot-demo-")
+	if err != nil {
+		fmt.Fprintln(stderr, "leasebot demo:", err)
+		return exitFail
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.Open(context.WithoutCancel(ctx), store.Options{Path: filepath.Join(dir, "leasebot.db")})
+	if err != nil {
+		fmt.Fprintln(stderr, "leasebot demo:", err)
+		return exitFail
+	}
+	defer db.Close()
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: chat, Store: db, Log: log})
 
 	fmt.Fprint(stdout, demoBanner(ctx, leases, sim.Endpoint, *poll, interactive))
 
@@ -134,7 +149,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return
 		case <-time.After(*poll):
 		}
-		core.Watch(watchCtx, *poll, "")
+		core.Watch(watchCtx, *poll, nil)
 	}()
 
 	runErr := chat.Run(ctx, core)

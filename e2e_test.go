@@ -102,6 +102,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if defaults == "" {
 		defaults = "  poll_interval: 1h\n"
 	}
+	dir := t.TempDir()
 	cfg := fmt.Sprintf(`modelarts:
   endpoint: %[1]s
   iam_endpoint: %[1]s
@@ -118,7 +119,9 @@ defaults:
     users: [%s]
     notebooks: ["team-b-*"]
 %s`, srv.URL, sim.ProjectID(), adminUser, maxExtend, defaults, chML, alice, chOther, alice, o.extraConfig)
-	path := filepath.Join(t.TempDir(), "leasebot.yml")
+	// Each harness keeps its state in a store of its own.
+	cfg = fmt.Sprintf("store:\n  path: %s\n", filepath.Join(dir, "leasebot.db")) + cfg
+	path := filepath.Join(dir, "leasebot.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

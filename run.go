@@ -15,7 +15,7 @@ import (
 )
 
 // runBot is `leasebot run`: Socket Mode to Slack, ModelArts over HTTPS (or the
-// simulator with -simulate).
+// simulator with -simulate), state in the store.
 func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs, cfgFlag := newFlags("run", stderr)
 	simulate := fs.Bool("simulate", false, "use the built-in ModelArts simulator instead of the cloud")
@@ -35,6 +35,23 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return exitConfig
 	}
 	log := newLogger(stderr, getenv)
+	metrics := admin.NewMetrics()
+
+	db, err := openStore(ctx, cfg, getenv, metrics.Store)
+	if err != nil {
+		fmt.Fprintln(stderr, "leasebot:", err)
+		return exitFail
+	}
+	defer db.Close()
+	info, _ := db.Info(ctx)
+	if f := cfg.Defaults.StateFile; f != "" {
+		switch n, err := bot.ImportStateFile(ctx, db, f); {
+		case err != nil:
+			log.Warn("the old state file was not imported; warnings may repeat once", "file", f, "err", err)
+		case n > 0:
+			log.Info("imported the old state file into the store", "file", f, "warnings", n, "renamed_to", f+".imported")
+		}
+	}
 
 	var sim *simulated
 	if *simulate {
@@ -44,14 +61,14 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		}
 		defer sim.Close()
 	}
-	metrics := admin.NewMetrics()
 	leases, mode, err := newLeaseClient(cfg, getenv, sim, metrics.ModelArts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
 	if *listen != "" {
-		health := admin.Health{Metrics: metrics, MaxSilence: max(5*time.Minute, 3*cfg.Defaults.PollInterval)}
+		health := admin.Health{Metrics: metrics, MaxSilence: max(5*time.Minute, 3*cfg.Defaults.PollInterval),
+			Store: db.Ping, Where: info.Kind + " " + info.Where}
 		srv, addr, err := admin.Serve(*listen, admin.Handler(metrics, health))
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -62,30 +79,28 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 
 	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log, Observer: metrics})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Log: log, Observer: metrics})
-	if f := cfg.Defaults.StateFile; f != "" {
-		if err := core.LoadState(f); err != nil {
-			log.Warn("warning state not loaded; warnings may repeat", "err", err)
-		}
-	}
-	log.Info("leasebot starting", "version", versionString(), "config", path, "channels", len(cfg.Channels), "modelarts", mode)
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Store: db, Log: log, Observer: metrics})
+	log.Info("leasebot starting", "version", versionString(), "config", path, "channels", len(cfg.Channels), "modelarts", mode,
+		"store", info.Kind, "where", info.Where, "schema", info.SchemaVersion)
 
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		core.Watch(watchCtx, cfg.Defaults.PollInterval, cfg.Defaults.StateFile)
-	}()
+	// Leadership and the leader's work stop at once on SIGTERM, so that
+	// another replica takes over while this one finishes its replies.
+	lead := &bot.Leader{Store: db, Holder: replicaName(), Log: log, OnChange: metrics.Leader}
+	background := func(f func()) chan struct{} {
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		return done
+	}
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	leadDone := background(func() { lead.Run(work) })
+	watchDone := background(func() { core.Watch(work, cfg.Defaults.PollInterval, lead) })
 
 	runErr := adapter.Run(ctx, core)
-	stopWatch()
+	stopWork() // Slack refused the bot, or the drain is over
+	<-leadDone
 	<-watchDone
 	core.Close()
-	if f := cfg.Defaults.StateFile; f != "" {
-		if err := core.SaveState(f); err != nil {
-			log.Error("warning state not saved", "err", err)
-		}
-	}
 	if runErr != nil {
 		var fe *slackchat.FatalError
 		if errors.As(runErr, &fe) {

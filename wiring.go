@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,12 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
+	"github.com/leasebot/leasebot/store"
 )
 
 // newFlags is the flag set of a sub-command that reads the config, with its -config flag.
@@ -142,4 +145,25 @@ func newLeaseClient(cfg *config.Config, getenv func(string) string, sim *simulat
 		return nil, "", fmt.Errorf("ModelArts client: %w", err)
 	}
 	return c, mode, nil
+}
+
+// openStore opens the store: PostgreSQL when LEASEBOT_DATABASE_URL is set
+// (shared by replicas), else the SQLite file of store.path (one process).
+// Its errors name the file, or the database's host and name, never a
+// password.
+func openStore(ctx context.Context, cfg *config.Config, getenv func(string) string, observe func(string, error, time.Duration)) (*store.DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	url := strings.TrimSpace(getenv("LEASEBOT_DATABASE_URL"))
+	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, errors.New("LEASEBOT_DATABASE_URL must be a postgres:// or postgresql:// URL")
+	}
+	return store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe})
+}
+
+// replicaName names this process among replicas, for leadership: the host
+// name (a pod's name on Kubernetes), the process ID and a random suffix.
+func replicaName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4))
 }

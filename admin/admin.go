@@ -3,6 +3,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,6 +29,11 @@ type Metrics struct {
 	connected    prometheus.Gauge
 	warnings     prometheus.Counter
 	queueDepth   prometheus.Gauge
+	leader       prometheus.Gauge
+	storeOps     *prometheus.CounterVec
+	storeErrors  *prometheus.CounterVec
+	storeLatency *prometheus.HistogramVec
+	leading      atomic.Bool
 	lastAnswer   atomic.Int64 // unix nanos of ModelArts' last answer
 	lastStatus   atomic.Int64 // HTTP status of that answer
 	slackUp      atomic.Bool
@@ -48,7 +54,13 @@ func NewMetrics() *Metrics {
 	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Name: "leasebot_slack_connected", Help: "1 while the Socket Mode connection is up."})
 	m.warnings = prometheus.NewCounter(prometheus.CounterOpts{Name: "leasebot_warnings_posted_total", Help: "Expiry warnings posted."})
 	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "leasebot_pool_queue_depth", Help: "Commands and clicks waiting for a worker."})
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "leasebot_leader", Help: "1 while this replica leads: it polls, warns, renews keeps and expires approvals."})
+	m.storeOps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leasebot_store_operations_total", Help: "Store operations by operation."}, []string{"op"})
+	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leasebot_store_errors_total", Help: "Store operations that failed, by operation."}, []string{"op"})
+	m.storeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "leasebot_store_operation_duration_seconds", Help: "Store operation latency by operation.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"op"})
 	for _, c := range []prometheus.Collector{m.commands, m.clicks, m.maRequests, m.maLatency, m.reconnects, m.connected, m.warnings, m.queueDepth,
+		m.leader, m.storeOps, m.storeErrors, m.storeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -82,6 +94,25 @@ func (m *Metrics) Disconnected() {
 // QueueDepth records the worker pool's queue (slackchat.Observer).
 func (m *Metrics) QueueDepth(n int) { m.queueDepth.Set(float64(n)) }
 
+// Leader records whether this replica leads (bot.Leader's OnChange hook).
+func (m *Metrics) Leader(leading bool) {
+	m.leading.Store(leading)
+	if leading {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+// Store records one store operation (the store's Observe hook).
+func (m *Metrics) Store(op string, err error, took time.Duration) {
+	m.storeOps.WithLabelValues(op).Inc()
+	if err != nil {
+		m.storeErrors.WithLabelValues(op).Inc()
+	}
+	m.storeLatency.WithLabelValues(op).Observe(took.Seconds())
+}
+
 // ModelArts records one HTTP attempt (the lease client's Observe hook).
 func (m *Metrics) ModelArts(call string, status int, took time.Duration) {
 	m.maRequests.WithLabelValues(call, strconv.Itoa(status)).Inc()
@@ -95,15 +126,38 @@ func (m *Metrics) ModelArts(call string, status int, took time.Duration) {
 // Health says whether leasebot can do its job.
 type Health struct {
 	Metrics *Metrics
-	// MaxSilence is how long ModelArts may go without answering; default 5m.
+	// MaxSilence is how long ModelArts may go without answering the
+	// leader; default 5m. Followers do not poll, so it applies to the
+	// leader only.
 	MaxSilence time.Duration
+	// Store, if set, checks the store (a short ping); Where names it.
+	Store func(ctx context.Context) error
+	Where string
+	// Replicated: several replicas may run, so the role is worth saying.
+	Replicated bool
+}
+
+// Role is "leader" or "follower".
+func (h Health) Role() string {
+	if h.Metrics.leading.Load() {
+		return "leader"
+	}
+	return "follower"
 }
 
 // Check returns nil when healthy, else the reasons.
-func (h Health) Check(now time.Time) error {
+func (h Health) Check(ctx context.Context, now time.Time) error {
 	var why []string
 	if !h.Metrics.slackUp.Load() {
 		why = append(why, "slack: Socket Mode connection is down")
+	}
+	if h.Store != nil {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := h.Store(sctx)
+		cancel()
+		if err != nil {
+			why = append(why, "store: unreachable ("+h.Where+")")
+		}
 	}
 	max := h.MaxSilence
 	if max <= 0 {
@@ -111,12 +165,14 @@ func (h Health) Check(now time.Time) error {
 	}
 	last := h.Metrics.lastAnswer.Load()
 	switch {
+	case h.Metrics.lastStatus.Load() == http.StatusUnauthorized || h.Metrics.lastStatus.Load() == http.StatusForbidden:
+		why = append(why, "modelarts: the bot's credentials were refused")
+	case !h.Metrics.leading.Load():
+		// A follower does not poll: ModelArts' silence says nothing about it.
 	case last == 0:
 		why = append(why, "modelarts: no answer yet")
 	case now.Sub(time.Unix(0, last)) > max:
 		why = append(why, fmt.Sprintf("modelarts: no answer for %s", now.Sub(time.Unix(0, last)).Round(time.Second)))
-	case h.Metrics.lastStatus.Load() == http.StatusUnauthorized || h.Metrics.lastStatus.Load() == http.StatusForbidden:
-		why = append(why, "modelarts: the bot's credentials were refused")
 	}
 	if len(why) > 0 {
 		return fmt.Errorf("%s", strings.Join(why, "; "))
@@ -128,14 +184,24 @@ func (h Health) Check(now time.Time) error {
 func Handler(m *Metrics, h Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := h.Check(time.Now()); err != nil {
+		role := h.Role()
+		store := ""
+		if h.Store != nil {
+			store = "store: " + h.Where
+		}
+		if err := h.Check(r.Context(), time.Now()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, "unhealthy:", err)
+			fmt.Fprintln(w, "role:", role)
 			return
 		}
 		fmt.Fprintln(w, "ok")
+		fmt.Fprintln(w, "role:", role)
+		if store != "" {
+			fmt.Fprintln(w, store, "(reachable)")
+		}
 	})
 	return mux
 }

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
+	"github.com/leasebot/leasebot/store"
 )
 
 // ---- 4. Watcher cycle ------------------------------------------------------------
@@ -240,7 +243,17 @@ func WatcherOwn(notebooks, channels, cycles int) (*OwnResult, error) {
 		return nil, err
 	}
 	chat := &countChat{}
-	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat,
+	dir, err := os.MkdirTemp("", "leasebench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "leasebot.db")})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat, Store: db,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	ctx := context.Background()
 	if err := core.Poll(ctx); err != nil { // posts the warnings, renders the pages

@@ -75,7 +75,7 @@ func bigWorld(tb testing.TB, notebooks, channels int) (*bot.Bot, *simulator.Serv
 		tb.Fatal(err)
 	}
 	chat := &countChat{}
-	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat})
+	core := bot.New(bot.Options{Config: cfg, Leases: client, Chat: chat, Store: testStore(tb)})
 	return core, sim, chat
 }
 

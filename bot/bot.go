@@ -20,6 +20,7 @@ import (
 	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // Leases is the part of the lease client the core uses.
@@ -43,8 +44,10 @@ type Options struct {
 	Config *config.Config
 	Leases Leases
 	Chat   Adapter
-	// Locker serializes changes per notebook; default one that works
-	// within this process.
+	// Store keeps warnings, delivery claims, keeps, requests for approval
+	// and the history. Required.
+	Store store.API
+	// Locker serializes changes per notebook; default the store's lock.
 	Locker   Locker
 	Log      *slog.Logger // operations; default slog.Default()
 	Audit    *slog.Logger // one line per attempted change; default Log
@@ -74,7 +77,11 @@ type Bot struct {
 	obs      Observer
 	now      func() time.Time
 	listings *gocache.Cache
-	homes    sync.Map // user -> true: people who opened the home view
+	store    store.API
+	// claimed remembers the warning copies this process knows are claimed,
+	// (notebook, stop, target) -> smallest threshold, sparing the store a
+	// question per notebook per cycle.
+	claimed sync.Map
 
 	// life ends when the Bot closes; background work (watching a started
 	// notebook) runs on it and is waited for by Close.
@@ -84,8 +91,6 @@ type Bot struct {
 	startWatch time.Duration
 	startPoll  time.Duration
 
-	mu       sync.Mutex // guards warnings' contents
-	warnings *gocache.Cache
 	// widestWarning is the largest warn_before of any warning channel: a
 	// notebook with more time left needs no channel matching at all.
 	widestWarning time.Duration
@@ -106,7 +111,7 @@ func New(o Options) *Bot {
 		o.Observer = nopObserver{}
 	}
 	if o.Locker == nil {
-		o.Locker = NewLocalLocker()
+		o.Locker = o.Store
 	}
 	if o.TimeZoneTTL <= 0 {
 		o.TimeZoneTTL = time.Hour
@@ -151,7 +156,7 @@ func New(o Options) *Bot {
 		obs:           o.Observer,
 		now:           o.Now,
 		listings:      gocache.New(o.ListTTL, time.Minute),
-		warnings:      gocache.New(gocache.NoExpiration, 10*time.Minute),
+		store:         o.Store,
 	}
 }
 

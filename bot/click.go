@@ -11,6 +11,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // Action IDs of the buttons the core puts on messages.
@@ -56,6 +57,15 @@ func (b *Bot) click(ctx context.Context, e Event) *Reply {
 		return nil
 	}
 	c := &click{Event: e, where: whereOf(e), action: a}
+	first, err := b.first(ctx, e.ID)
+	switch {
+	case err != nil:
+		b.obs.Click(e.Action, "refused")
+		return &Reply{Message: ephemeral(cannotRecord())}
+	case !first:
+		b.log.Info("ignored a delivery already handled", "id", e.ID)
+		return nil
+	}
 	res := a.handle(b, ctx, c)
 	outcome := "refused"
 	switch {
@@ -69,7 +79,7 @@ func (b *Bot) click(ctx context.Context, e Event) *Reply {
 		if res.change.verb == "" {
 			res.change.verb = a.verb
 		}
-		b.auditChange(c.User, c.place(), *res.change)
+		b.record(ctx, c.User, c.place(), *res.change)
 		if res.ok {
 			b.refreshHome(c.User)
 		}
@@ -137,7 +147,7 @@ func (b *Bot) clickExtend(ctx context.Context, c *click) result {
 	if err != nil {
 		return b.ignored(c, err)
 	}
-	return b.onWarning(ctx, c, btn, config.ActionExtend, func(nb lease.Notebook, w *warning, d access.Decision) result {
+	return b.onWarning(ctx, c, btn, config.ActionExtend, func(nb lease.Notebook, w store.Warning, d access.Decision) result {
 		now := b.now()
 		current := nb.StopTime()
 		target := btn.shown.Add(btn.amount)
@@ -160,15 +170,18 @@ func (b *Bot) clickExtend(ctx context.Context, c *click) result {
 		}
 		res := b.renew(ctx, c.User, p, func(time.Time) Text { return nil })
 		res.change.requested, res.change.old = duration.Format(btn.amount), btn.shown
+		res.reply = nil
 		if !res.ok {
+			res.reply = say(b.leaseFailure(res.change.err, nb))
+			if res.change.outcome == outcomeUnknown {
+				res.reply = say(b.unknownOutcome(nb))
+			}
 			return res
 		}
-		b.mu.Lock()
-		w.Outcome, w.By, w.NewStop = outcomeExtended, c.User, res.change.new.UnixMilli()
-		w.Amount = res.change.new.Sub(maxTime(current, now)).Round(time.Minute)
-		b.mu.Unlock()
-		b.updatePosts(ctx, w, b.extendedMessage(w, b.now()))
-		res.reply = nil
+		amount := res.change.new.Sub(maxTime(current, now)).Round(time.Minute)
+		b.endWarning(ctx, c, res.change, store.WarningOutcome{Notebook: nb.ID, Stop: btn.shown, Outcome: store.OutcomeExtended,
+			By: c.User, Amount: amount, NewStop: res.change.new})
+		b.updateCopies(ctx, w.Posts, b.extendedMessage(w, c.User, amount, res.change.new, b.now()))
 		return res
 	})
 }
@@ -178,19 +191,39 @@ func (b *Bot) clickDismiss(ctx context.Context, c *click) result {
 	if err != nil {
 		return b.ignored(c, err)
 	}
-	return b.onWarning(ctx, c, btn, "", func(nb lease.Notebook, w *warning, _ access.Decision) result {
-		b.mu.Lock()
-		w.Outcome, w.By = outcomeDismissed, c.User
-		b.mu.Unlock()
-		b.updatePosts(ctx, w, b.dismissedMessage(w))
-		return result{ok: true, change: &change{nb: nb, old: btn.shown, new: btn.shown, outcome: "dismissed"}}
+	return b.onWarning(ctx, c, btn, "", func(nb lease.Notebook, w store.Warning, _ access.Decision) result {
+		ch := &change{nb: nb, old: btn.shown, new: btn.shown, outcome: "dismissed"}
+		if !b.endWarning(ctx, c, ch, store.WarningOutcome{Notebook: nb.ID, Stop: btn.shown, Outcome: store.OutcomeDismissed, By: c.User}) {
+			return result{reply: say(cannotRecord()), change: &change{nb: nb, old: btn.shown, outcome: outcomeRefused, code: "store_unavailable"}}
+		}
+		b.updateCopies(ctx, w.Posts, b.dismissedMessage(w, c.User))
+		return result{ok: true, change: ch}
 	})
+}
+
+// endWarning records, in one transaction, how a warning ended and the
+// history entry of the change that ended it. It reports whether that was
+// recorded; the change is marked recorded either way it was attempted.
+func (b *Bot) endWarning(ctx context.Context, c *click, ch *change, out store.WarningOutcome) bool {
+	entry := b.entry(c.User, c.place(), *ch)
+	err := b.store.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.EndWarning(out); err != nil {
+			return err
+		}
+		return tx.AddHistory(&entry)
+	})
+	ch.recorded = true
+	if err != nil {
+		b.log.Error("recording how a warning ended failed", "notebook", out.Notebook, "err", err)
+		return false
+	}
+	return true
 }
 
 // onWarning runs act on the warning a button belongs to, once the clicker
 // is known to be allowed, under the notebook's lock, with the notebook read
 // fresh, and unless someone already acted on the warning.
-func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action config.Action, act func(lease.Notebook, *warning, access.Decision) result) result {
+func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action config.Action, act func(lease.Notebook, store.Warning, access.Decision) result) result {
 	refused := func(nb lease.Notebook, code string, t Text) result {
 		ch := &change{nb: nb, old: btn.shown, outcome: outcomeRefused, code: code}
 		if btn.amount > 0 {
@@ -204,7 +237,7 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 	}
 	unlock, err := b.locks.LockNotebook(ctx, btn.id)
 	if err != nil {
-		return refused(stub, "busy", Text{}.Plain("Another change to that notebook is taking long, so I did nothing. Please press again in a minute."))
+		return refused(stub, lockCode(err), lockRefusal(err))
 	}
 	defer unlock()
 	nb, err := b.leases.Get(ctx, btn.id)
@@ -217,21 +250,29 @@ func (b *Bot) onWarning(ctx context.Context, c *click, btn warningButton, action
 	if !d.OK() {
 		return refused(nb, refusalCode(d), b.refusal(d))
 	}
-	b.mu.Lock()
-	w := b.warningFor(nb, btn.shown)
-	if w.Name == "" {
-		w.Name = nb.Name
+	w, err := b.store.EnsureWarning(ctx, nb.ID, btn.shown, nb.Name)
+	if err == nil && c.Message.ID != "" && !hasCopy(w, c.Message) {
+		cp := store.Post{Target: c.Channel, Conversation: c.Message.Conversation, Ref: c.Message.ID}
+		if c.Surface != InChannel {
+			cp.Target = ownerTarget(c.User)
+		}
+		if err = b.store.AddWarningCopy(ctx, nb.ID, btn.shown, nb.Name, cp); err == nil {
+			w.Posts = append(w.Posts, cp)
+		}
 	}
-	if c.Message.ID != "" && c.Surface != InHome && !hasPost(w, c.Message) {
-		w.Posts = append(w.Posts, post{Target: c.Channel, Ref: c.Message})
+	if err != nil {
+		b.log.Error("reading a warning failed", "notebook", nb.ID, "err", err)
+		return refused(nb, "store_unavailable", cannotRecord())
 	}
-	outcome, by, newStop := w.Outcome, w.By, time.UnixMilli(w.NewStop)
-	b.mu.Unlock()
-	switch outcome {
-	case outcomeExtended:
-		return refused(nb, "already_extended", stopAt(Text{}.User(by).Plain(" already extended it; it now stops "), newStop, b.now()).Plain("."))
-	case outcomeDismissed:
-		return refused(nb, "already_dismissed", Text{}.User(by).Plain(" already chose to let it stop at that time."))
+	switch w.Outcome {
+	case store.OutcomeExtended:
+		return refused(nb, "already_extended", stopAt(Text{}.User(w.By).Plain(" already extended it; it now stops "), w.NewStop, b.now()).Plain("."))
+	case store.OutcomeDismissed:
+		return refused(nb, "already_dismissed", Text{}.User(w.By).Plain(" already chose to let it stop at that time."))
+	case store.OutcomeStopped:
+		if w.By != "" {
+			return refused(nb, "already_stopped", Text{}.User(w.By).Plain(" already stopped it."))
+		}
 	}
 	res := act(nb, w, d)
 	if res.change != nil && res.change.via == "" {
@@ -271,9 +312,9 @@ func (c *click) place() string {
 	return c.Channel
 }
 
-func hasPost(w *warning, ref MessageRef) bool {
+func hasCopy(w store.Warning, ref MessageRef) bool {
 	for _, p := range w.Posts {
-		if p.Ref == ref {
+		if p.Conversation == ref.Conversation && p.Ref == ref.ID {
 			return true
 		}
 	}

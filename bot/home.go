@@ -82,7 +82,12 @@ func (b *Bot) publishHome(ctx context.Context, user string) {
 
 // homeOpened publishes the home view of the person who opened it.
 func (b *Bot) homeOpened(ctx context.Context, e Event) {
-	b.homes.Store(e.User, true)
+	if first, err := b.first(ctx, e.ID); err == nil && !first {
+		return
+	}
+	if err := b.store.HomeOpened(ctx, e.User); err != nil {
+		b.log.Warn("recording an opened home view failed", "user", e.User, "err", err)
+	}
 	b.publishHome(ctx, e.User)
 }
 
@@ -92,10 +97,10 @@ func (b *Bot) refreshHome(user string) {
 	if _, ok := b.chat.(HomePublisher); !ok {
 		return
 	}
-	if _, opened := b.homes.Load(user); !opened {
-		return
-	}
 	b.background(func(ctx context.Context) {
+		if opened, err := b.store.HasHome(ctx, user); err != nil || !opened {
+			return
+		}
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		b.forget() // the view must show the change just made

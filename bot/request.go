@@ -20,6 +20,15 @@ type request struct {
 	member access.Decision // may the caller use leasebot here at all
 }
 
+// place names where a command was typed, for the audit line and the
+// history: the channel, or "@" and the person for a direct message.
+func (r *request) place() string {
+	if r.Surface != InChannel || r.Channel == "" {
+		return "@" + r.User
+	}
+	return r.Channel
+}
+
 func whereOf(e Event) access.Where {
 	return access.Where{Channel: e.Channel, Direct: e.Surface != InChannel}
 }
@@ -33,6 +42,26 @@ type result struct {
 	change  *change // nil for reads
 	ok      bool    // for metrics: the command did what was asked
 	ignored bool    // a press that was not acted on at all (malformed or forged)
+	// duplicate: the same delivery was carried out already, here or by
+	// another replica; nothing is done and nothing is said.
+	duplicate bool
+}
+
+// claimTTL is how long a delivery ID is remembered: Slack redelivers
+// within minutes.
+const claimTTL = 24 * time.Hour
+
+// first claims a delivery ID in the store and reports whether this is its
+// first delivery anywhere. An event without an ID is always first.
+func (b *Bot) first(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return true, nil
+	}
+	won, err := b.store.Claim(ctx, "event/"+id, claimTTL)
+	if err != nil {
+		b.log.Warn("claiming a delivery failed", "err", err)
+	}
+	return won, err
 }
 
 // change is one attempted change, allowed or refused.
@@ -45,6 +74,8 @@ type change struct {
 	code      string
 	err       error
 	via       access.Via
+	approver  string // who decided a request for approval
+	recorded  bool   // its history entry was written with the state change it describes
 }
 
 // Audit outcomes.
@@ -61,6 +92,10 @@ func say(t Text) *Message { m := ephemeral(t); return &m }
 func (b *Bot) command(ctx context.Context, e Event) *Reply {
 	r := &request{Event: e, where: whereOf(e)}
 	res := b.runCommand(ctx, r)
+	if res.duplicate {
+		b.log.Info("ignored a delivery already handled", "id", r.ID)
+		return nil
+	}
 	name := "invalid"
 	if r.verb != nil {
 		name = r.verb.Name
@@ -81,7 +116,7 @@ func (b *Bot) command(ctx context.Context, e Event) *Reply {
 		if c.verb == "" && r.verb != nil {
 			c.verb = r.verb.Name
 		}
-		b.auditChange(r.User, r.Channel, *c)
+		b.record(ctx, r.User, r.place(), *c)
 		if res.ok {
 			b.refreshHome(r.User)
 		}
@@ -107,6 +142,12 @@ func (b *Bot) runCommand(ctx context.Context, r *request) result {
 		return res
 	}
 	r.cmd, r.verb = cmd, verbByName[cmd.Verb]
+	switch first, err := b.first(ctx, r.ID); {
+	case err != nil && r.verb.change != "":
+		return b.refused(r, "store_unavailable", cannotRecord())
+	case err == nil && !first:
+		return result{duplicate: true}
+	}
 	if r.member = b.access.Member(ctx, r.User, r.where); !r.member.OK() {
 		return b.refused(r, refusalCode(r.member), b.refusal(r.member))
 	}

@@ -94,7 +94,7 @@ func (b *Bot) changeNotebook(ctx context.Context, r *request, ref string, action
 	}
 	unlock, err := b.locks.LockNotebook(ctx, id)
 	if err != nil {
-		return b.refused(r, "busy", Text{}.Plain("Another change to that notebook is taking long, so I did nothing. Please try again in a minute."))
+		return b.refused(r, lockCode(err), lockRefusal(err))
 	}
 	defer unlock()
 	nb, why := b.fetch(ctx, r, ref, id)

@@ -32,7 +32,7 @@ func newWorldWith(t *testing.T, cfgText string) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Now: clk.Now}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), Now: clk.Now}
 	w.bot = bot.New(w.opts)
 	return w
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // Action IDs of the stop confirmation's buttons.
@@ -187,7 +188,7 @@ func (b *Bot) clickStopNow(ctx context.Context, c *click) result {
 	}
 	unlock, err := b.locks.LockNotebook(ctx, id)
 	if err != nil {
-		return refused(stub, "busy", Text{}.Plain("Another change to that notebook is taking long, so I did nothing. Please try again in a minute."))
+		return refused(stub, lockCode(err), lockRefusal(err))
 	}
 	defer unlock()
 	nb, err := b.leases.Get(ctx, id)
@@ -231,20 +232,28 @@ func (b *Bot) clickStopCancel(_ context.Context, c *click) result {
 	return result{ok: true, replace: true, reply: say(Text{}.Plain("Cancelled: nothing was stopped."))}
 }
 
-// stoppedBy updates the open warnings of a notebook someone stopped.
+// stoppedBy ends the open warnings of a notebook someone stopped and
+// updates their copies.
 func (b *Bot) stoppedBy(ctx context.Context, nb lease.Notebook, user string) {
-	b.mu.Lock()
-	var ended []*warning
-	for _, it := range b.warnings.Items() {
-		w := it.Object.(*warning)
-		if w.Notebook == nb.ID && w.Outcome == outcomeOpen && len(w.Posts) > 0 {
-			w.Outcome, w.By = outcomeStopped, user
-			ended = append(ended, w)
-		}
+	open, err := b.store.OpenWarnings(ctx, b.now().Add(-maxWarningAge))
+	if err != nil {
+		b.log.Warn("reading the warnings of a stopped notebook failed", "notebook", nb.ID, "err", err)
+		return
 	}
-	b.mu.Unlock()
-	for _, w := range ended {
-		t := Text{}.Plain("⏹ ").User(user).Plain(" stopped ").Concat(named(Text{}, w.notebook())).Plain(".")
-		b.updatePosts(ctx, w, Message{Text: t, InChannel: true})
+	for _, w := range open {
+		if w.Notebook != nb.ID {
+			continue
+		}
+		var ended bool
+		err := b.store.Update(ctx, func(tx *store.Tx) error {
+			var err error
+			ended, err = tx.EndWarning(store.WarningOutcome{Notebook: w.Notebook, Stop: w.Stop, Outcome: store.OutcomeStopped, By: user})
+			return err
+		})
+		if err != nil || !ended {
+			continue
+		}
+		t := Text{}.Plain("⏹ ").User(user).Plain(" stopped ").Concat(named(Text{}, warned(w))).Plain(".")
+		b.updateCopies(ctx, w.Posts, Message{Text: t, InChannel: true})
 	}
 }

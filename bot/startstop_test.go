@@ -45,7 +45,7 @@ func newStartWorld(t *testing.T, transition time.Duration) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, StartPoll: 20 * time.Millisecond, StartWatch: 5 * time.Second}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), StartPoll: 20 * time.Millisecond, StartWatch: 5 * time.Second}
 	w.bot = bot.New(w.opts)
 	t.Cleanup(w.bot.Close)
 	return w

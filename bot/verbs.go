@@ -62,6 +62,17 @@ var verbs = []verb{
 	},
 	{
 		Spec: command.Spec{
+			Name:     "history",
+			Synonyms: []string{"log", "audit", "changes", "past", "hist"},
+			Args:     command.OptionalNotebookAndCount,
+			Usage: "`/notebook history [NOTEBOOK] [N]` shows the last N changes (default 10, at most 50): of one notebook, or of every notebook this channel manages.\n" +
+				"  Examples: `/notebook history`, `/notebook history my-notebook 20`\n",
+			Example: func(nb string) string { return command.Prefix + " history " + nb },
+		},
+		handle: (*Bot).history,
+	},
+	{
+		Spec: command.Spec{
 			Name:     "start",
 			Synonyms: []string{"run", "launch", "boot", "resume", "up"},
 			Args:     command.NotebookAndOptionalDuration,

@@ -14,6 +14,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
+	"github.com/leasebot/leasebot/store"
 )
 
 // clock is a settable clock shared by the simulator, the client and the core.
@@ -152,7 +153,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Now: clk.Now}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), Now: clk.Now}
 	w.bot = bot.New(w.opts)
 	return w
 }
@@ -386,23 +387,18 @@ func TestStateFileStopsRepeatsAfterRestart(t *testing.T) {
 	if len(w.chat.Posts()) == 0 {
 		t.Fatal("no warning")
 	}
-	path := filepath.Join(t.TempDir(), "state.json")
-	if err := w.bot.SaveState(path); err != nil {
-		t.Fatal(err)
-	}
+	// A restart keeps the store: no warning is repeated.
 	restarted := bot.New(w.opts)
-	if err := restarted.LoadState(path); err != nil {
-		t.Fatal(err)
-	}
 	before := len(w.chat.Posts())
 	if err := restarted.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(w.chat.Posts()); got != before {
-		t.Errorf("after a restart with state, %d new warnings", got-before)
+		t.Errorf("after a restart with the store, %d new warnings", got-before)
 	}
-	fresh := bot.New(w.opts) // without the state: warns again
-	if err := fresh.Poll(context.Background()); err != nil {
+	fresh := w.opts // without the state: warns again
+	fresh.Store = testStore(t)
+	if err := bot.New(fresh).Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.chat.Posts()) == before {
@@ -491,4 +487,15 @@ func TestStoppedNotebookReportedEvenIfListedAnyway(t *testing.T) {
 	if ups := w.chat.Updates(ps[0]); len(ups) != 1 || !strings.Contains(ups[0].Text.String(), "no longer running") {
 		t.Errorf("a stopped notebook still in the listing: updates %v", ups)
 	}
+}
+
+// testStore is a fresh SQLite store in the test's temporary directory.
+func testStore(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "leasebot.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

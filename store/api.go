@@ -25,6 +25,10 @@ import (
 // cannot record changes right now" and change nothing.
 var ErrUnavailable = errors.New("the store is unavailable")
 
+// ErrInUse marks an SQLite file another leasebot process holds: SQLite
+// serves one process; several replicas share PostgreSQL.
+var ErrInUse = errors.New("the store is in use by another process")
+
 // Options say which store to open.
 type Options struct {
 	// URL is a postgres:// or postgresql:// URL; when set, PostgreSQL is used.

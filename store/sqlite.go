@@ -63,7 +63,7 @@ func openSQLite(ctx context.Context, path string) (dialect, *sql.DB, *sql.DB, er
 	if busy, err := lockFile(d.lock); err != nil {
 		d.lock.Close()
 		if busy {
-			return nil, nil, nil, fmt.Errorf("store: %s is in use by another leasebot process (SQLite is for one process; use LEASEBOT_DATABASE_URL with PostgreSQL for several replicas)", abs)
+			return nil, nil, nil, fmt.Errorf("store: %s is in use by another leasebot process (SQLite is for one process; use LEASEBOT_DATABASE_URL with PostgreSQL for several replicas): %w", abs, ErrInUse)
 		}
 		return nil, nil, nil, fmt.Errorf("store: lock %s: %w", abs, err)
 	}

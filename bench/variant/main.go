@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/slackchat"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 func main() {
@@ -75,12 +77,22 @@ func run(ctx context.Context, path string, workers, idle int) error {
 	}
 	adapter := slackchat.New(slackchat.Options{AppToken: os.Getenv("SLACK_APP_TOKEN"), BotToken: os.Getenv("SLACK_BOT_TOKEN"),
 		APIURL: os.Getenv("SLACK_API_URL"), Workers: workers, Log: log})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Log: log})
+	dir, err := os.MkdirTemp("", "leasebot-variant-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.Open(ctx, store.Options{Path: filepath.Join(dir, "leasebot.db")})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Store: db, Log: log})
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		core.Watch(watchCtx, cfg.Defaults.PollInterval, "")
+		core.Watch(watchCtx, cfg.Defaults.PollInterval, nil)
 	}()
 	err = adapter.Run(ctx, core)
 	stopWatch()

@@ -293,3 +293,39 @@ func NotebookAndOptionalDuration(_ *Parser, verb string, args []string) (Command
 	}
 	return c, nil
 }
+
+// MaxCount is the most entries a command may ask for ("history nb 50").
+const MaxCount = 50
+
+// OptionalNotebookAndCount reads an optional notebook and an optional
+// count, in that order ("history", "history 20", "history my-notebook 5").
+// A word of digits alone is a count.
+func OptionalNotebookAndCount(_ *Parser, verb string, args []string) (Command, error) {
+	pre := Prefix + " " + verb
+	c := Command{Verb: verb}
+	if len(args) > 0 && !allDigits(args[0]) {
+		if err := checkName(args[0], pre+" my-notebook"); err != nil {
+			return Command{}, err
+		}
+		c.Notebook, args = args[0], args[1:]
+	}
+	if len(args) > 0 {
+		w := args[0]
+		hint := pre + " 10"
+		if c.Notebook != "" {
+			hint = pre + " " + c.Notebook + " 10"
+		}
+		if !allDigits(w) || len(w) > 6 {
+			return Command{}, syntaxErr(hint, "%s is not a number of entries: give a number from 1 to %d, like 10.", show(w), MaxCount)
+		}
+		n := atoi(w)
+		if n < 1 || n > MaxCount {
+			return Command{}, syntaxErr(hint, "%s entries: give a number from 1 to %d.", w, MaxCount)
+		}
+		c.Count, args = n, args[1:]
+	}
+	if len(args) > 0 {
+		return Command{}, extraWords(args, c.String())
+	}
+	return c, nil
+}

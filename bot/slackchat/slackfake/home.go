@@ -128,7 +128,7 @@ func (s *Server) AppHomeOpenedTab(user, tab string) *Envelope {
 	var id string
 	payload := locked(s, func() []byte {
 		n := s.next()
-		id = fmt.Sprintf("env-%06d", n)
+		id = fmt.Sprintf("env-%s-%06d", s.nonce, n)
 		ev := obj{"type": "app_home_opened", "user": user, "channel": DMChannel(user), "tab": tab,
 			"event_ts": fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)}
 		if h := s.homes[user]; h != nil && tab == "home" {
@@ -153,7 +153,7 @@ func (s *Server) ClickHome(user, actionID, value string) *Envelope {
 	var id, trigger string
 	payload := locked(s, func() []byte {
 		n := s.next()
-		id, trigger = fmt.Sprintf("env-%06d", n), fmt.Sprintf("%d.4242.fake%06d", time.Now().Unix(), n)
+		id, trigger = fmt.Sprintf("env-%s-%06d", s.nonce, n), fmt.Sprintf("%d.4242.fake%s%06d", time.Now().Unix(), s.nonce, n)
 		blockID, label := "actions", actionID
 		view := json.RawMessage(marshal(obj{"id": homeViewID(user), "team_id": TeamID, "type": "home",
 			"blocks": []any{}, "state": obj{"values": obj{}}, "hash": "", "app_id": AppID, "bot_id": BotID}))

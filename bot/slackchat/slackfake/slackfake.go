@@ -8,6 +8,8 @@ package slackfake
 import (
 	"bytes"
 	"cmp"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,6 +125,7 @@ type script struct {
 // Server is the fake Slack. All methods are safe for concurrent use.
 type Server struct {
 	opt      Options
+	nonce    string // makes this server's envelope and trigger IDs unique, as Slack's are
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
 	closed   chan struct{}
@@ -158,7 +161,7 @@ type Server struct {
 func New(opt Options) *Server {
 	opt.PingInterval = cmp.Or(opt.PingInterval, time.Second)
 	opt.AckDeadline = cmp.Or(opt.AckDeadline, 3*time.Second)
-	s := &Server{opt: opt, closed: make(chan struct{}),
+	s := &Server{opt: opt, nonce: nonce(), closed: make(chan struct{}),
 		changed: make(chan struct{}), live: map[int]*wsConn{}, tickets: map[string]bool{},
 		rates: map[string]*script{}, fails: map[string]*script{}, hangs: map[string]*script{}, calls: map[string]int{},
 		users: map[string]user{}, groups: map[string][]string{}, envs: map[string]*envState{},
@@ -449,4 +452,12 @@ func reencode(raw []byte) (json.RawMessage, error) {
 			out.Write(marshal(v))
 		}
 	}
+}
+
+// nonce is a short random string for IDs that must not repeat across fakes
+// (a bot's store remembers delivery IDs between runs).
+func nonce() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -592,9 +592,9 @@ func (s *Server) newIDs(channel, ts string) (id, trigger, respURL string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.next()
-	id, rid := fmt.Sprintf("env-%06d", n), fmt.Sprintf("R%06d", n)
+	id, rid := fmt.Sprintf("env-%s-%06d", s.nonce, n), fmt.Sprintf("R%06d", n)
 	s.targets[rid] = [3]string{id, channel, ts}
-	return id, fmt.Sprintf("%d.4242.fake%06d", time.Now().Unix(), n), s.srv.URL + "/respond/" + rid
+	return id, fmt.Sprintf("%d.4242.fake%s%06d", time.Now().Unix(), s.nonce, n), s.srv.URL + "/respond/" + rid
 }
 
 // channelName is the channel_name Slack puts in payloads: "directmessage"
