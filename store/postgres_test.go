@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -393,83 +391,32 @@ func TestPostgresErrorsAreSafe(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to PostgreSQL; stopping it looks to the
-// store like the database going away, starting it again like it coming
-// back, without touching the shared server.
-type proxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func (p *proxy) start(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-}
-
-func (p *proxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 func TestPostgresReconnects(t *testing.T) {
 	u, err := url.Parse(storetest.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{addr: "127.0.0.1:0", target: u.Host}
-	p.start(t)
-	t.Cleanup(p.stop)
-	u.Host = p.addr
+	p := storetest.NewProxy(t, u.Host)
+	u.Host = p.Addr()
 	db := openPG(t, u.String())
 	if _, err := db.Claim(bg(t), "before", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
-	p.stop() // the database goes away
+	p.Stop() // the database goes away
 	_, err = db.Claim(bg(t), "during", time.Hour)
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Claim while the database is away = %v, want ErrUnavailable", err)
 	}
 	t.Log(err)
-	if !strings.Contains(err.Error(), p.addr) {
-		t.Errorf("error does not name %s: %v", p.addr, err)
+	if !strings.Contains(err.Error(), p.Addr()) {
+		t.Errorf("error does not name %s: %v", p.Addr(), err)
 	}
 	if _, err := db.LockNotebook(bg(t), "reconnect/"+u.String()); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("LockNotebook while the database is away = %v, want ErrUnavailable", err)
 	}
 
-	p.start(t) // it comes back on the same address
+	p.Start(t) // it comes back on the same address
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		won, err := db.Claim(bg(t), "after", time.Hour)

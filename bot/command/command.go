@@ -278,8 +278,8 @@ func (p *Parser) unknownVerb(word string, args []string) error {
 // verb when they make one, otherwise an example using the notebook they typed
 // (when it is a valid name).
 func (p *Parser) exampleFor(verb string, args []string) string {
-	if len(args) > 0 && len(args) <= 8 {
-		if c, err := p.Parse(verb + " " + strings.Join(args, " ")); err == nil {
+	if len(args) <= 8 {
+		if c, err := p.Parse(strings.TrimSpace(verb + " " + strings.Join(args, " "))); err == nil {
 			return c.String()
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"runtime"
@@ -1011,4 +1013,75 @@ func testEnsureWarning(t *testing.T, db *store.DB) {
 			t.Error("a warning without copies is listed as open")
 		}
 	}
+}
+
+// Proxy forwards TCP connections to a database: stopping it looks to a
+// client like the database going away, starting it again like it coming
+// back, without touching the shared server. It listens on the same
+// address every time it starts.
+type Proxy struct {
+	mu     sync.Mutex
+	addr   string
+	target string
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+// NewProxy starts a proxy to target (host:port), stopped when t ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	p := &Proxy{addr: "127.0.0.1:0", target: target}
+	p.Start(t)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Addr is the address clients connect to.
+func (p *Proxy) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
+}
+
+// Start listens (again) and forwards new connections.
+func (p *Proxy) Start(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+// Stop closes the listener and every forwarded connection.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }
