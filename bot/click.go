@@ -34,6 +34,10 @@ var clickActions = map[string]clickAction{
 	ActionStopNow:    {verb: "stop", handle: (*Bot).clickStopNow},
 	ActionStopCancel: {verb: "stop", handle: (*Bot).clickStopCancel},
 	ActionStart:      {verb: "start", handle: (*Bot).clickStart},
+
+	ActionAskApproval: {verb: "approval-request", handle: (*Bot).clickAsk},
+	ActionApprove:     {verb: "approve", handle: (*Bot).clickApprove},
+	ActionDeny:        {verb: "deny", handle: (*Bot).clickDeny},
 }
 
 // click is one button press being carried out.

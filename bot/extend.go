@@ -102,7 +102,7 @@ func (b *Bot) extend(ctx context.Context, r *request) result {
 	// Limits that do not depend on the notebook are checked before any API call.
 	if limit := r.member.MaxExtend; cmd.By > limit {
 		no := overMaxExtend(cmd.By, limit, 0)
-		return b.refused(r, no.code, no.text)
+		return b.withAsk(b.refused(r, no.code, no.text), r.where, cmd.Notebook, cmd.By)
 	}
 	if cmd.By > lease.MaxDuration {
 		return b.refused(r, "over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now, so an extension of "+duration.Format(cmd.By)+" is not possible."))
@@ -123,7 +123,7 @@ func (b *Bot) extend(ctx context.Context, r *request) result {
 		}
 		p, no := planExtension(nb, target, d.MaxExtend, now)
 		if no != nil {
-			return b.refusedOn(r, nb, no.code, no.text)
+			return b.withAsk(b.refusedOn(r, nb, no.code, no.text), r.where, nb.ID, p.by)
 		}
 		return b.renew(ctx, r.User, p, func(newStop time.Time) Text {
 			now := b.now()

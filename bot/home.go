@@ -48,9 +48,12 @@ func (b *Bot) homeFor(ctx context.Context, user string) Home {
 	h.Intro = Text{}.Plain("Your own notebooks and those of your channels, as of ").Time(now).Plain(". Buttons act like a warning's: the same access rules and limits, one change at a time.")
 	h.Empty = Text{}.Plain("You have no notebooks here: none you own that an admin linked to you, and none in a channel whose access list holds you.")
 	canStart := slices.Contains(b.cfg.Defaults.OwnerActions, config.ActionStart)
+	keeps := b.keepsOrNone(ctx)
 	for _, nb := range nbs {
 		t := named(Text{}, nb).Plain("\n")
 		t = b.describeStop(t, nb, now)
+		k, kept := keeps[nb.ID]
+		t = keptNote(t, k, kept)
 		if nb.User.Name != "" && b.access.Owner(nb) != user {
 			t = t.Plain(" · owner " + nb.User.Name)
 		}

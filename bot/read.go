@@ -9,6 +9,7 @@ import (
 
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/store"
 )
 
 // maxListed caps how many notebooks one `list` reply shows.
@@ -36,6 +37,7 @@ func (b *Bot) list(ctx context.Context, r *request) result {
 		return result{reply: say(Text{}.Plain("This channel manages no notebooks that exist right now.")), ok: true}
 	}
 	sortForList(mine)
+	keeps := b.keepsOrNone(ctx)
 	now := b.now()
 	head := fmt.Sprintf("Notebooks managed from this channel (%d):", len(mine))
 	if r.where.Direct {
@@ -49,8 +51,20 @@ func (b *Bot) list(ctx context.Context, r *request) result {
 		}
 		t = t.Plain("\n• ").Strong(nb.Name).Plain(" ").Code(nb.ID).Plain(" ")
 		t = b.describeStop(t, nb, now)
+		k, kept := keeps[nb.ID]
+		t = keptNote(t, k, kept)
 	}
 	return result{reply: say(t), ok: true}
+}
+
+// keepsOrNone is the active keeps by notebook, or none when the store
+// cannot say: a read shows what it can.
+func (b *Bot) keepsOrNone(ctx context.Context) map[string]store.Keep {
+	keeps, err := b.keepsByNotebook(ctx)
+	if err != nil {
+		b.log.Warn("reading keeps failed", "err", err)
+	}
+	return keeps
 }
 
 // listedHere reports whether list shows nb to r: the channel's own
@@ -122,6 +136,9 @@ func (b *Bot) status(ctx context.Context, r *request) result {
 			}
 			t = stopAt(t.Plain("\nLease: "+kind+"\nStops: "), stop, now)
 		}
+	}
+	if k, kept, err := b.store.Keep(ctx, nb.ID); err == nil && kept {
+		t = t.Plain("\nKept running until ").Time(k.Until).Plain(" by ").User(k.By).Plain(": leasebot renews its lease as it runs out.")
 	}
 	return result{reply: say(t), ok: true}
 }

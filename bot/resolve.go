@@ -36,15 +36,23 @@ func (b *Bot) find(ctx context.Context, r *request, ref string) (string, Text) {
 	if lease.IsNotebookID(ref) {
 		return strings.ToLower(ref), nil
 	}
-	all, err := b.listing(ctx)
-	if err != nil {
-		return "", b.leaseFailure(err, lease.Notebook{})
-	}
 	var found []lease.Notebook
-	for _, nb := range all {
-		if (nb.Name == ref || strings.EqualFold(nb.ID, ref)) && b.access.Visible(r.User, r.where, nb) {
-			found = append(found, nb)
+	for fresh := false; ; fresh = true {
+		all, cached, err := b.cachedListing(ctx)
+		fresh = fresh || !cached
+		if err != nil {
+			return "", b.leaseFailure(err, lease.Notebook{})
 		}
+		for _, nb := range all {
+			if (nb.Name == ref || strings.EqualFold(nb.ID, ref)) && b.access.Visible(r.User, r.where, nb) {
+				found = append(found, nb)
+			}
+		}
+		// The cached listing may predate a notebook made a moment ago.
+		if len(found) > 0 || fresh {
+			break
+		}
+		b.forget()
 	}
 	switch len(found) {
 	case 0:
@@ -117,15 +125,21 @@ func (b *Bot) changeNotebook(ctx context.Context, r *request, ref string, action
 
 // listing returns all notebooks, from a short-lived cache.
 func (b *Bot) listing(ctx context.Context) ([]lease.Notebook, error) {
+	all, _, err := b.cachedListing(ctx)
+	return all, err
+}
+
+// cachedListing is listing, saying whether the answer came from the cache.
+func (b *Bot) cachedListing(ctx context.Context) ([]lease.Notebook, bool, error) {
 	if v, ok := b.listings.Get("all"); ok {
-		return v.([]lease.Notebook), nil
+		return v.([]lease.Notebook), true, nil
 	}
 	all, err := b.leases.List(ctx, lease.ListOptions{})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	b.listings.SetDefault("all", all)
-	return all, nil
+	return all, false, nil
 }
 
 // forget drops the cached listing after a change.

@@ -73,6 +73,20 @@ var verbs = []verb{
 	},
 	{
 		Spec: command.Spec{
+			Name:     "keep",
+			Synonyms: []string{"pin", "hold", "reserve"},
+			Args:     command.KeepArgs,
+			Usage: "`/notebook keep NOTEBOOK until TIME` keeps it running until TIME, past ModelArts' 72h limit: leasebot renews its lease as it runs out.\n" +
+				"`/notebook keep NOTEBOOK off` ends a keep; the current lease stays.\n" +
+				"  TIME as for extend, or a weekday: fri 18:00, monday 09:00. A channel's max_keep bounds how far ahead.\n" +
+				"  Example: `/notebook keep my-notebook until fri 18:00`\n",
+			Example: func(nb string) string { return command.Prefix + " keep " + nb + " until fri 18:00" },
+		},
+		change: config.ActionKeep,
+		handle: (*Bot).keep,
+	},
+	{
+		Spec: command.Spec{
 			Name:     "start",
 			Synonyms: []string{"run", "launch", "boot", "resume", "up"},
 			Args:     command.NotebookAndOptionalDuration,

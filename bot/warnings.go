@@ -43,10 +43,11 @@ type ending struct {
 	msg Message
 }
 
-// Poll runs one watcher cycle: one paginated listing of running notebooks,
-// then a diff against the warnings in the store, then delivery of the new
-// copies and of updates to warnings whose notebook stopped or whose stop
-// time moved.
+// Poll runs one cycle of the leader's work: one paginated listing of
+// running notebooks, a diff against the warnings in the store, delivery of
+// the new copies and of updates to warnings whose notebook stopped or
+// whose stop time moved; then keep renewals, and expiry of requests for
+// approval nobody decided in time.
 func (b *Bot) Poll(ctx context.Context) error {
 	nbs, err := b.leases.List(ctx, lease.ListOptions{Status: lease.StatusRunning})
 	if err != nil {
@@ -67,6 +68,8 @@ func (b *Bot) Poll(ctx context.Context) error {
 	defer cancel()
 	posts, ends := b.diff(ctx, nbs, open, keeps, now)
 	b.deliver(ctx, posts, ends)
+	b.renewKeeps(ctx, nbs)
+	b.expireApprovals(ctx)
 	return nil
 }
 

@@ -329,3 +329,52 @@ func OptionalNotebookAndCount(_ *Parser, verb string, args []string) (Command, e
 	}
 	return c, nil
 }
+
+// KeepArgs reads a notebook and either "until TIME" (the time grammar of
+// extend, weekdays included) or "off".
+func KeepArgs(_ *Parser, verb string, args []string) (Command, error) {
+	pre := Prefix + " " + verb + " "
+	example := pre + "my-notebook until fri 18:00"
+	if len(args) == 0 || isUntil(args[0]) || strings.EqualFold(args[0], "off") {
+		return Command{}, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
+	}
+	nb, rest := args[0], args[1:]
+	if err := checkName(nb, example); err != nil {
+		return Command{}, err
+	}
+	c := Command{Verb: verb, Notebook: nb}
+	if len(rest) == 0 {
+		return Command{}, syntaxErr(pre+nb+" until fri 18:00",
+			"Until when? Add until and a time, like until fri 18:00, or off to end a keep.")
+	}
+	var n int
+	switch kw := strings.ToLower(rest[0]); {
+	case kw == "off" || kw == "stop" || kw == "end":
+		if kw != "off" {
+			return Command{}, syntaxErr(pre+nb+" off", "To end a keep, say off.")
+		}
+		c.Off, n = true, 1
+	case kw == "for" || kw == "by":
+		return Command{}, syntaxErr(pre+nb+" until fri 18:00",
+			"A keep runs until a time, not for a while: say until when, like until fri 18:00.")
+	case isUntil(kw):
+		w, used, err := untilArg(verb, nb, kw, rest[1:])
+		if err != nil {
+			return Command{}, err
+		}
+		c.Until, n = &w, 1+used
+	default:
+		if w, _, err := parseWhen(rest, pre+nb+" until"); err == nil {
+			return Command{}, syntaxErr(pre+nb+" until "+w.String(), "Say \"until\" before the time.")
+		}
+		if d, _, err := parseDuration(rest, pre+nb); err == nil {
+			return Command{}, syntaxErr(pre+nb+" until fri 18:00",
+				"A keep runs until a time, not for %s: say until when, like until fri 18:00.", compactDuration(d))
+		}
+		return Command{}, syntaxErr(pre+nb+" until fri 18:00", "%s is not a time: say until when, like until fri 18:00, or off.", show(rest[0]))
+	}
+	if n < len(rest) {
+		return Command{}, extraWords(rest[n:], c.String())
+	}
+	return c, nil
+}

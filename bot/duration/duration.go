@@ -156,3 +156,26 @@ func Format(d time.Duration) string {
 		return fmt.Sprintf("%dh %02dm", h, m)
 	}
 }
+
+// FormatLong writes a duration that may span days, with days when it is
+// two days or more ("7d", "4d 2h", "3d 0h 30m"), else like Format. Keeps
+// and their limits are counted in days.
+func FormatLong(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d < 48*time.Hour {
+		return Format(d)
+	}
+	days := int64(d / (24 * time.Hour))
+	rest := d % (24 * time.Hour)
+	h, m := int64(rest/time.Hour), int64(rest%time.Hour/time.Minute)
+	switch {
+	case h == 0 && m == 0:
+		return fmt.Sprintf("%dd", days)
+	case m == 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	default:
+		return fmt.Sprintf("%dd %dh %02dm", days, h, m)
+	}
+}

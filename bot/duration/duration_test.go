@@ -268,3 +268,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatLong(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{90 * time.Minute, "1h 30m"},
+		{47 * time.Hour, "47h"},
+		{48 * time.Hour, "2d"},
+		{7 * 24 * time.Hour, "7d"},
+		{4*24*time.Hour + 2*time.Hour, "4d 2h"},
+		{3*24*time.Hour + 30*time.Minute, "3d 0h 30m"},
+		{8*24*time.Hour - time.Minute, "7d 23h 59m"},
+	} {
+		if got := FormatLong(tt.d); got != tt.want {
+			t.Errorf("FormatLong(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
