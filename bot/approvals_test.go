@@ -143,6 +143,7 @@ func TestApprovalFlow(t *testing.T) {
 func TestApprovalDeniedExpiredAndForged(t *testing.T) {
 	w := newWorldWith(t, approvalConfig)
 	w.addRunning("denied-job", 2*time.Hour)
+	w.addRunning("slow-job", 2*time.Hour)
 	_, req := ask(t, w, "U0BOB", "extend denied-job 10h")
 	deny := req.msg.Buttons[1]
 	if r := press(w.bot, testClick{User: "U0CAROL", Channel: "C0ML", Ref: req.ref, Action: deny.Action, Value: deny.Value}); r != nil {
@@ -152,7 +153,6 @@ func TestApprovalDeniedExpiredAndForged(t *testing.T) {
 		t.Errorf("the request was not marked denied: %v", ups)
 	}
 
-	w.addRunning("slow-job", 2*time.Hour)
 	_, req2 := ask(t, w, "U0BOB", "extend slow-job 12h")
 	w.clk.Advance(31 * time.Minute)
 	w.poll(t) // the leader expires it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/config"
@@ -38,8 +39,8 @@ func (b *Bot) find(ctx context.Context, r *request, ref string) (string, Text) {
 	}
 	var found []lease.Notebook
 	for fresh := false; ; fresh = true {
-		all, cached, err := b.cachedListing(ctx)
-		fresh = fresh || !cached
+		all, age, err := b.cachedListing(ctx)
+		fresh = fresh || age < refetchAfter
 		if err != nil {
 			return "", b.leaseFailure(err, lease.Notebook{})
 		}
@@ -48,7 +49,8 @@ func (b *Bot) find(ctx context.Context, r *request, ref string) (string, Text) {
 				found = append(found, nb)
 			}
 		}
-		// The cached listing may predate a notebook made a moment ago.
+		// A cached listing may predate a notebook made a moment ago: one
+		// older than refetchAfter is fetched again before saying "no".
 		if len(found) > 0 || fresh {
 			break
 		}
@@ -129,17 +131,27 @@ func (b *Bot) listing(ctx context.Context) ([]lease.Notebook, error) {
 	return all, err
 }
 
-// cachedListing is listing, saying whether the answer came from the cache.
-func (b *Bot) cachedListing(ctx context.Context) ([]lease.Notebook, bool, error) {
+// refetchAfter is how old a cached listing must be before a name missing
+// from it is looked up again.
+const refetchAfter = 5 * time.Second
+
+type cachedNotebooks struct {
+	nbs []lease.Notebook
+	at  time.Time
+}
+
+// cachedListing is listing, with the age of the answer (0 when fetched now).
+func (b *Bot) cachedListing(ctx context.Context) ([]lease.Notebook, time.Duration, error) {
 	if v, ok := b.listings.Get("all"); ok {
-		return v.([]lease.Notebook), true, nil
+		c := v.(cachedNotebooks)
+		return c.nbs, time.Since(c.at), nil
 	}
 	all, err := b.leases.List(ctx, lease.ListOptions{})
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
-	b.listings.SetDefault("all", all)
-	return all, false, nil
+	b.listings.SetDefault("all", cachedNotebooks{all, time.Now()})
+	return all, 0, nil
 }
 
 // forget drops the cached listing after a change.
