@@ -98,6 +98,7 @@ defaults:
     users: [%s]
     groups: [S0DATASCI]
     notebooks: ["*"]
+    max_keep: 7d
 `, srv.URL, sim.ProjectID(), defaults, chML, alice)
 	path := filepath.Join(t.TempDir(), "leasebot.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -469,4 +470,41 @@ func tryGet(addr string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// Only the leader renews a kept notebook, once, however many replicas run.
+func TestKeepRenewedOnceAcrossReplicas(t *testing.T) {
+	c := newCluster(t, "  poll_interval: 1s\n  warn_before: [10m]\n")
+	for range 2 {
+		c.start()
+	}
+	c.leader(30 * time.Second)
+	nb := c.sim.AddRunning("kept-by-all", 2*time.Hour)
+	until := time.Now().Add(5 * time.Hour).Truncate(time.Minute)
+	_, r := c.command(alice, "keep kept-by-all until "+until.In(mustZone(t, "Europe/Berlin")).Format("2006-01-02 15:04"))
+	if !strings.Contains(r.Text, "keeps") {
+		t.Fatalf("keep: %q", r.Text)
+	}
+	if n := renewsOf(c.sim, nb.ID); n != 0 {
+		t.Fatalf("%d renewals while two hours were left", n)
+	}
+	c.sim.SetStop(nb.ID, time.Now().Add(59*time.Minute)) // as if time had passed
+	if !waitFor(10*time.Second, func() bool { return renewsOf(c.sim, nb.ID) > 0 }) {
+		t.Fatal("the leader did not renew the kept notebook")
+	}
+	time.Sleep(4 * time.Second) // several more cycles of both replicas
+	if n := renewsOf(c.sim, nb.ID); n != 1 {
+		t.Errorf("%d renewals with two replicas, want 1", n)
+	}
+	if got := stopOf(t, c.sim, nb.ID); !near(got, until, 2*time.Second) {
+		t.Errorf("renewed to %v, want the keep's end %v", got, until)
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -79,7 +79,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 
 	adapter := slackchat.New(slackchat.Options{AppToken: appToken, BotToken: botToken, APIURL: getenv("SLACK_API_URL"), Log: log, Observer: metrics})
-	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Store: db, Log: log, Observer: metrics})
+	core := bot.New(bot.Options{Config: cfg, Leases: leases, Chat: adapter, Store: db, Log: log, Observer: metrics, Now: clock})
 	log.Info("leasebot starting", "version", versionString(), "config", path, "channels", len(cfg.Channels), "modelarts", mode,
 		"store", info.Kind, "where", info.Where, "schema", info.SchemaVersion)
 

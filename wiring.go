@@ -21,6 +21,11 @@ import (
 	"github.com/leasebot/leasebot/store"
 )
 
+// clock is leasebot's clock: the core, the lease client, its signer and
+// the store read it. It is time.Now; end-to-end tests move it (with the
+// simulator's) to prove what takes days, such as keeps, in seconds.
+var clock = time.Now
+
 // newFlags is the flag set of a sub-command that reads the config, with its -config flag.
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -81,7 +86,7 @@ func modelArtsAuth(cfg *config.Config, getenv func(string) string) (lease.Authen
 	user, pw, domain := getenv("MODELARTS_USERNAME"), getenv("MODELARTS_PASSWORD"), getenv("MODELARTS_DOMAIN")
 	switch {
 	case ak != "" && sk != "":
-		return &lease.AKSK{AK: ak, SK: sk, SecurityToken: getenv("MODELARTS_SECURITY_TOKEN")}, "AK/SK", nil
+		return &lease.AKSK{AK: ak, SK: sk, SecurityToken: getenv("MODELARTS_SECURITY_TOKEN"), Now: clock}, "AK/SK", nil
 	case ak != "" || sk != "":
 		return nil, "", errors.New("set both MODELARTS_AK and MODELARTS_SK (one of them is empty)")
 	case user != "" && pw != "" && domain != "":
@@ -128,11 +133,11 @@ func (s *simulated) Close() { _ = s.http.Close() }
 
 // newLeaseClient builds the ModelArts client, real or against a simulator.
 func newLeaseClient(cfg *config.Config, getenv func(string) string, sim *simulated, observe func(string, int, time.Duration)) (*lease.Client, string, error) {
-	lc := lease.Config{Endpoint: cfg.ModelArts.Endpoint, ProjectID: cfg.ModelArts.ProjectID, ListAll: cfg.ModelArts.ListAll, Observe: observe}
+	lc := lease.Config{Endpoint: cfg.ModelArts.Endpoint, ProjectID: cfg.ModelArts.ProjectID, ListAll: cfg.ModelArts.ListAll, Observe: observe, Now: clock}
 	mode := ""
 	if sim != nil {
 		lc.Endpoint, lc.ProjectID, lc.ListAll = sim.Endpoint, sim.Server.ProjectID(), false
-		lc.Auth, mode = &lease.AKSK{AK: sim.AK, SK: sim.SK}, "simulator"
+		lc.Auth, mode = &lease.AKSK{AK: sim.AK, SK: sim.SK, Now: clock}, "simulator"
 	} else {
 		auth, m, err := modelArtsAuth(cfg, getenv)
 		if err != nil {
@@ -158,7 +163,7 @@ func openStore(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
 		return nil, errors.New("LEASEBOT_DATABASE_URL must be a postgres:// or postgresql:// URL")
 	}
-	return store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe})
+	return store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
 }
 
 // replicaName names this process among replicas, for leadership: the host

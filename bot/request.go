@@ -7,6 +7,7 @@ import (
 
 	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/command"
+	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
 )
@@ -151,6 +152,11 @@ func (b *Bot) runCommand(ctx context.Context, r *request) result {
 	if r.member = b.access.Member(ctx, r.User, r.where); !r.member.OK() {
 		return b.refused(r, refusalCode(r.member), b.refusal(r.member))
 	}
+	// An action this place does not allow is refused before any ModelArts call.
+	if a := r.verb.change; !b.access.Permits(r.member, a) {
+		d := access.Decision{Reason: access.ActionNotAllowed, Action: a, Via: r.member.Via, Channel: r.member.Channel}
+		return b.refused(r, refusalCode(d), b.refusal(d))
+	}
 	return r.verb.handle(b, ctx, r)
 }
 
@@ -213,6 +219,9 @@ func (b *Bot) refusal(d access.Decision) Text {
 	case access.NotCovered:
 		return Text{}.Plain("Sorry, that notebook is not managed from this channel.")
 	case access.ActionNotAllowed:
+		if d.Action == config.ActionKeep && d.Channel != nil && d.Channel.MaxKeep == 0 {
+			return Text{}.Plain("Keeping notebooks is off for this channel (max_keep is 0). Ask an admin to set max_keep.")
+		}
 		if d.Via == access.ViaOwner {
 			return Text{}.Plain("Sorry, owners may not " + string(d.Action) + " their notebooks from a direct message here; ask in a channel that manages it, or ask an admin.")
 		}

@@ -83,7 +83,7 @@ func (b *Bot) start(ctx context.Context, r *request) result {
 			return result{reply: &msg, change: c, ok: true}
 		}
 		announced = ref
-		return result{change: c, ok: true}
+		return result{change: c, ok: true, reply: say(Text{}.Plain("Starting ").Concat(named(Text{}, nb)).Plain("; the message announcing it will show its stop time once it runs."))}
 	})
 	if announced.ID != "" {
 		nb := res.change.nb

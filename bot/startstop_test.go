@@ -68,8 +68,8 @@ func TestStartAnnouncesThenUpdatesWithTheStopTime(t *testing.T) {
 	w := newStartWorld(t, 200*time.Millisecond)
 	nb := w.sim.Add(lease.Notebook{Name: "sleepy", Status: lease.StatusStopped})
 	r := command(w.bot, "U0ADMIN", "C0ML", "start sleepy 2h")
-	if len(r.Text) != 0 {
-		t.Errorf("the start was answered %q; the announcement is the answer", r.Text)
+	if r.InChannel || !strings.Contains(r.Text.String(), "Starting sleepy") {
+		t.Errorf("the start was answered %q, want a short note to the caller", r.Text)
 	}
 	ps := postsIn(w.chat.Posts(), "C0ML")
 	if len(ps) != 1 || !strings.Contains(ps[0].msg.Text.String(), "@U0ADMIN started sleepy") || !ps[0].msg.InChannel {

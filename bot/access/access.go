@@ -242,6 +242,24 @@ func (p *Policy) Check(ctx context.Context, user string, w Where, action config.
 	return d
 }
 
+// Permits reports whether the route d granted (by Member) allows action at
+// all, whatever the notebook: admins may do everything, a channel's members
+// what its actions list, owners what owner_actions lists. It lets a
+// refusal come before any ModelArts call.
+func (p *Policy) Permits(d Decision, action config.Action) bool {
+	switch {
+	case !d.OK():
+		return false
+	case d.Admin || action == "":
+		return true
+	case d.Via == ViaOwner:
+		return slices.Contains(p.cfg.Defaults.OwnerActions, action)
+	case d.Channel != nil:
+		return d.Channel.Allows(action)
+	}
+	return false
+}
+
 // Visible reports whether nb may be named at all in answers to user at w:
 // a channel's notebooks (any notebook for an admin), or in a direct
 // message the person's own. Everything else is answered exactly as if it
