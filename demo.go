@@ -26,27 +26,39 @@ import (
 const (
 	demoChannel     = "C0DEMO"
 	demoChannelName = "demo"
-	demoAlice       = "U0ALICE" // on the channel's access list
+	demoAlice       = "U0ALICE" // on the channel's access list; owns llm-finetune and a team-a-sandbox
 	demoBob         = "U0BOB"   // not on it
+	demoCarol       = "U0CAROL" // on it, and the channel's approver
 )
 
-// demoConfig is the demo's config file: one channel, alice on its access list,
-// every notebook covered.
+// demoConfig is the demo's config file: one channel, alice and carol on its
+// access list, every notebook covered, every action allowed, keeps up to a
+// week, carol approving extensions over 8h; alice is linked to her IAM user,
+// so her own notebooks are warned to her directly too.
 func demoConfig(endpoint, projectID string, poll time.Duration) []byte {
 	return fmt.Appendf(nil, `modelarts:
   endpoint: %s
   project_id: %s
 admins: []
+people:
+  alice: %s
 defaults:
   max_extend: 8h
   warn_before: [30m, 10m]
   extend_buttons: [1h, 4h]
   poll_interval: %ds
+  notify_owner: true
+  owner_actions: [extend, keep, start, stop]
+  owner_max_keep: 7d
 channels:
   %s:
-    users: [%s]
+    users: [%s, %s]
     notebooks: ["*"]
-`, endpoint, projectID, int64(poll/time.Second), demoChannel, demoAlice)
+    actions: [extend, keep, start, stop]
+    max_keep: 7d
+    approvers:
+      users: [%s]
+`, endpoint, projectID, demoAlice, int64(poll/time.Second), demoChannel, demoAlice, demoCarol, demoCarol)
 }
 
 // isTerminal reports whether f is a terminal (a character device).
@@ -105,8 +117,9 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		In: stdin, Out: stdout,
 		Channel: demoChannel, ChannelName: demoChannelName,
 		Users: []console.User{
-			{ID: demoAlice, Name: "alice", Note: "on #" + demoChannelName + "'s access list"},
+			{ID: demoAlice, Name: "alice", Note: "on #" + demoChannelName + "'s access list, owns llm-finetune"},
 			{ID: demoBob, Name: "bob", Note: "not on #" + demoChannelName + "'s access list"},
+			{ID: demoCarol, Name: "carol", Note: "on #" + demoChannelName + "'s access list, its approver"},
 		},
 		Color:       isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		Interactive: interactive,
@@ -176,8 +189,10 @@ func demoBanner(ctx context.Context, leases bot.Leases, endpoint string, poll ti
 	b.WriteString("leasebot demo: no Slack workspace and no cloud account needed.\n")
 	fmt.Fprintf(&b, "A ModelArts simulator serves a few notebooks on %s; the real lease client talks to it\n", endpoint)
 	b.WriteString("over HTTP with AK/SK signing, and the real bot core and expiry watcher run against it.\n")
-	fmt.Fprintf(&b, "This console stands in for the Slack channel #%s. You are alice, on its access list; bob is not.\n", demoChannelName)
-	fmt.Fprintf(&b, "The watcher looks every %s; %s stops within minutes, so its warning appears below.\n\n", duration.Format(poll), soon)
+	fmt.Fprintf(&b, "This console stands in for the Slack channel #%s. You are alice, on its access list and the owner of\n", demoChannelName)
+	b.WriteString("llm-finetune; bob is not on the list; carol is, and approves extensions over 8h.\n")
+	fmt.Fprintf(&b, "The watcher looks every %s; %s stops within minutes, so its warning appears below,\n", duration.Format(poll), soon)
+	b.WriteString("in the channel and, because alice owns it, in her direct messages too.\n\n")
 	b.WriteString("Try:\n")
 	b.WriteString("  /notebook list\n")
 	fmt.Fprintf(&b, "  /notebook extend %s 2h\n", unique)
@@ -185,7 +200,12 @@ func demoBanner(ctx context.Context, leases bot.Leases, endpoint string, poll ti
 	if shared != "" {
 		fmt.Fprintf(&b, "  /notebook status %s        (two notebooks share this name)\n", shared)
 	}
-	b.WriteString("  press 1                   (presses button [1] under the warning)\n")
+	b.WriteString("  press 1                   (presses button [1]; a copy of the same warning shows the outcome too)\n")
+	fmt.Fprintf(&b, "  /notebook keep %s until %s 18:00   (past 72h: renewed as it runs out)\n", soon, strings.ToLower(time.Now().AddDate(0, 0, 2).Weekday().String()[:3]))
+	fmt.Fprintf(&b, "  /notebook extend %s 12h, press Ask for approval, then as carol, press Approve\n", unique)
+	b.WriteString("  /notebook start data-prep, /notebook stop data-prep (with a confirmation), /notebook history\n")
+	b.WriteString("  home                      (alice's App Home: her notebooks, with buttons)\n")
+	b.WriteString("  dm /notebook list         (the same, in her direct message with the app)\n")
 	fmt.Fprintf(&b, "  as bob, then /notebook extend %s 1h   (refused: bob is not on the access list)\n", unique)
 	b.WriteString("  as alice, users, help")
 	if interactive {
@@ -196,7 +216,8 @@ func demoBanner(ctx context.Context, leases bot.Leases, endpoint string, poll ti
 }
 
 // demoExamples picks notebook names for the banner: the running notebook that
-// stops first, a running one with a unique name, and a name shared by several.
+// stops first, a running one with a unique name and hours left, and a name
+// shared by several.
 func demoExamples(nbs []lease.Notebook) (soon, unique, shared string) {
 	soon, unique = "NOTEBOOK", "NOTEBOOK"
 	count := map[string]int{}
@@ -216,8 +237,9 @@ func demoExamples(nbs []lease.Notebook) (soon, unique, shared string) {
 	if len(running) > 0 {
 		soon = running[0].Name
 	}
+	now := time.Now()
 	for _, nb := range running[min(1, len(running)):] {
-		if count[nb.Name] == 1 {
+		if count[nb.Name] == 1 && nb.StopTime().Sub(now) > 2*time.Hour {
 			unique = nb.Name
 			break
 		}

@@ -181,3 +181,58 @@ func TestDemoExamples(t *testing.T) {
 		t.Errorf("examples of nothing = %q %q %q", soon, unique, shared)
 	}
 }
+
+// The demo shows the owner's copy of a warning (pressing it updates both
+// copies), a keep with its renewal, a request approved by another user,
+// start and stop, the history and the App Home.
+func TestDemoOwnersKeepsApprovalsStartStop(t *testing.T) {
+	day := strings.ToLower(time.Now().UTC().AddDate(0, 0, 2).Weekday().String()[:3])
+	script := strings.Join([]string{
+		"press 4", // the owner's copy of the llm-finetune warning
+		"/notebook keep nightly-etl until " + day + " 18:00",
+		"/notebook status nightly-etl",
+		"/notebook extend eval-benchmarks 12h",
+		"press 7", // Ask for approval
+		"as carol",
+		"press 8", // Approve
+		"as alice",
+		"/notebook start data-prep",
+		"/notebook stop vision-train",
+		"press 10", // Stop now
+		"/notebook history 3",
+		"home",
+	}, "\n") + "\n"
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"demo"}, strings.NewReader(script), &stdout, &stderr, os.Getenv); code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"leasebot to alice (direct message) (message m2):\n  ⏳ Your notebook llm-finetune ",
+		"alice> press 4\nleasebot in #demo (message m1, updated):\n  ✅ @alice extended llm-finetune ",
+		"leasebot to alice (direct message) (message m2, updated):\n  ✅ @alice extended llm-finetune ",
+		"📌 @alice keeps nightly-etl ",
+		"Kept running until ",
+		"[7] Ask for approval",
+		"🙋 @alice asks to extend eval-benchmarks ",
+		"[8] Approve  [9] Deny",
+		"carol> press 8\nleasebot in #demo (message m4, updated):\n  ✅ @carol approved @alice's request to extend eval-benchmarks ",
+		"Your request: ✅ @carol approved",
+		"▶ @alice started data-prep ",
+		"[10] Stop now  [11] Cancel",
+		"⏹ @alice stopped vision-train ",
+		"approved by @carol",
+		"alice's App Home (message ",
+		"kept until ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo lacks %q:\n%s", want, out)
+		}
+	}
+	// The keep renewed nightly-etl at once: it had under an hour left.
+	status := out[strings.Index(out, "alice> /notebook status nightly-etl"):]
+	m := regexp.MustCompile(`Stops: .+? \(in (\d+)h`).FindStringSubmatch(status)
+	if m == nil || len(m[1]) < 2 {
+		t.Errorf("nightly-etl was not renewed by its keep (it had 50m left):\n%s", status)
+	}
+}

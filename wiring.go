@@ -117,7 +117,8 @@ type simulated struct {
 // startSimulator serves a ModelArts simulator seeded with demo notebooks.
 func startSimulator(projectID string, now time.Time) (*simulated, error) {
 	s := &simulated{AK: "SIM" + strings.ToUpper(randomHex(8)), SK: randomHex(20)}
-	s.Server = simulator.New(simulator.Options{ProjectID: projectID, AK: s.AK, SK: s.SK})
+	// Starting and stopping take a few seconds, as they take minutes on ModelArts.
+	s.Server = simulator.New(simulator.Options{ProjectID: projectID, AK: s.AK, SK: s.SK, Transition: 3 * time.Second})
 	simulator.SeedDemo(s.Server, now)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

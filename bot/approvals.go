@@ -249,7 +249,7 @@ func (b *Bot) clickApprove(ctx context.Context, c *click) result {
 		ch.outcome, ch.code, ch.err, ch.new = res.change.outcome, res.change.code, res.change.err, res.change.new
 		switch {
 		case res.ok:
-			outcome = stopAt(Text{}.Plain(": ").Concat(named(Text{}, nb)).Plain(" was extended by "+duration.Format(ch.new.Sub(maxTime(ch.old, now)).Round(time.Minute))+" and now stops "), ch.new, b.now())
+			outcome = stopAt(Text{}.Plain(": extended by "+duration.Format(ch.new.Sub(maxTime(ch.old, now)).Round(time.Minute))+", it now stops "), ch.new, b.now())
 		case ch.outcome == outcomeUnknown:
 			outcome = Text{}.Plain(", but ").Concat(b.unknownOutcome(nb))
 		default:

@@ -87,6 +87,7 @@ func (b *Bot) start(ctx context.Context, r *request) result {
 	})
 	if announced.ID != "" {
 		nb := res.change.nb
+		nb.Status = lease.StatusStarting
 		b.background(func(ctx context.Context) { b.watchStart(ctx, r.User, nb, announced) })
 	}
 	return res
@@ -104,6 +105,12 @@ func (b *Bot) watchStart(ctx context.Context, user string, nb lease.Notebook, re
 	for {
 		select {
 		case <-ctx.Done():
+			if b.life.Err() != nil {
+				// leasebot is stopping: say only what is known.
+				t := head.Plain("; leasebot stopped watching it while it was " + last + ". See ").Code("/notebook status " + nb.ID).Plain(".")
+				b.update(ref, Message{Text: t, InChannel: true})
+				return
+			}
 			t := head.Plain(", but it is still " + last + " after " + duration.Format(b.startWatch) + ". See ").Code("/notebook status " + nb.ID).Plain(".")
 			b.update(ref, Message{Text: t, InChannel: true})
 			return

@@ -270,7 +270,9 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 	// the body, which the current documentation prefers.
 	vary := func() (url.Values, []byte) {
 		sent = c.cfg.Now()
-		ms = min(max(stop.Sub(sent).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
+		// Rounded up to the millisecond, so the stop lands at the target,
+		// not a fraction of a millisecond before it (which reads a minute early).
+		ms = min(max((stop.Sub(sent)+time.Millisecond-1).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
 		d := strconv.FormatInt(ms, 10)
 		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}

@@ -76,6 +76,7 @@ type Console struct {
 	onRef      map[string][]int  // message ref → its button numbers
 	retired    map[int]string    // number of a button no longer shown → its message ref
 	refs       map[string]bool   // refs of messages posted
+	homeRef    map[string]string // user → the ref of their home view shown last
 }
 
 type pressable struct {
@@ -118,6 +119,7 @@ func New(o Options) *Console {
 		onRef:       map[string][]int{},
 		retired:     map[int]string{},
 		refs:        map[string]bool{},
+		homeRef:     map[string]string{},
 	}
 }
 
@@ -128,7 +130,10 @@ func (c *Console) Acting() User {
 	return c.users[c.acting]
 }
 
-var _ bot.Adapter = (*Console)(nil)
+var _ interface {
+	bot.Adapter
+	bot.HomePublisher
+} = (*Console)(nil)
 
 // --- showing messages -----------------------------------------------------
 
@@ -283,8 +288,15 @@ func (c *Console) reply(r bot.Reply, from bot.MessageRef) {
 	if r.Replace && from.ID != "" && c.replaceLocked(from, m) == nil {
 		return
 	}
+	conv := c.channel
+	if strings.HasPrefix(from.Conversation, directPrefix) {
+		conv = from.Conversation
+	}
 	header := "leasebot (only you see this)"
-	if m.InChannel {
+	switch {
+	case m.InChannel && conv != c.channel:
+		header = "leasebot " + c.placeLabel(conv)
+	case m.InChannel:
 		header = fmt.Sprintf("leasebot in %s (visible to the channel)", c.channelLabel(c.channel))
 	}
 	var nums []int
@@ -292,7 +304,7 @@ func (c *Console) reply(r bot.Reply, from bot.MessageRef) {
 		c.nextRef++
 		ref := "m" + strconv.Itoa(c.nextRef)
 		c.refs[ref] = true
-		nums = c.number(c.channel, ref, m.Buttons)
+		nums = c.number(conv, ref, m.Buttons)
 	}
 	c.emitLocked(c.block(header, m, nums))
 }
@@ -413,6 +425,11 @@ func (c *Console) handle(ctx context.Context, h bot.Handler, line string) (quit 
 		if r := h.Handle(ctx, bot.Event{Kind: bot.CommandEvent, User: user.ID, Channel: c.channel, Surface: bot.InChannel, Text: rest}); r != nil {
 			c.reply(*r, bot.MessageRef{})
 		}
+	case "dm":
+		c.direct(ctx, h, rest)
+	case "home":
+		user := c.Acting()
+		h.Handle(ctx, bot.Event{Kind: bot.HomeOpenedEvent, User: user.ID, Surface: bot.InHome})
 	case "press", "click":
 		c.press(ctx, h, fields[1:])
 	case "as":
@@ -435,6 +452,60 @@ func (c *Console) handle(ctx context.Context, h bot.Handler, line string) (quit 
 	}
 	return false
 }
+
+// direct sends a command typed in the acting user's direct message with the app.
+func (c *Console) direct(ctx context.Context, h bot.Handler, rest string) {
+	fields := strings.Fields(rest)
+	if len(fields) == 0 || !strings.EqualFold(strings.TrimPrefix(fields[0], "/"), "notebook") {
+		c.emitf("Say the command after dm, like: dm /notebook list\n\n")
+		return
+	}
+	user := c.Acting()
+	conv := directPrefix + user.ID
+	text := strings.TrimSpace(rest[len(fields[0]):])
+	if r := h.Handle(ctx, bot.Event{Kind: bot.CommandEvent, User: user.ID, Channel: conv, Surface: bot.InDirect, Text: text}); r != nil {
+		c.reply(*r, bot.MessageRef{Conversation: conv})
+	}
+}
+
+// PublishHome shows a person's home view, numbering its buttons; the
+// buttons of their previous view can no longer be pressed.
+func (c *Console) PublishHome(_ context.Context, user string, v bot.Home) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conv := homePrefix + user
+	if old, ok := c.homeRef[user]; ok {
+		for _, n := range c.onRef[old] {
+			delete(c.buttons, n)
+			c.retired[n] = old
+		}
+		delete(c.onRef, old)
+	}
+	c.nextRef++
+	ref := "m" + strconv.Itoa(c.nextRef)
+	c.refs[ref] = true
+	c.homeRef[user] = ref
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s's App Home (message %s): %s\n", c.nameOf(user), ref, c.render(v.Title))
+	if len(v.Intro) > 0 {
+		b.WriteString(indent(c.render(v.Intro)) + "\n")
+	}
+	if len(v.Items) == 0 && len(v.Empty) > 0 {
+		b.WriteString(indent(c.render(v.Empty)) + "\n")
+	}
+	for _, it := range v.Items {
+		nums := c.number(conv, ref, it.Buttons)
+		b.WriteString(indent("• "+c.render(it.Text)) + "\n")
+		if len(it.Buttons) > 0 {
+			b.WriteString(indent("  "+buttonRow(nums, it.Buttons)) + "\n")
+		}
+	}
+	c.emitLocked(b.String() + "\n")
+	return nil
+}
+
+// homePrefix marks the buttons of a home view.
+const homePrefix = "home:"
 
 // press presses button N.
 func (c *Console) press(ctx context.Context, h bot.Handler, args []string) {
@@ -478,8 +549,11 @@ func (c *Console) press(ctx context.Context, h bot.Handler, args []string) {
 	user := c.Acting()
 	e := bot.Event{Kind: bot.ClickEvent, User: user.ID, Channel: p.channel, Surface: bot.InChannel,
 		Action: p.button.Action, Value: p.button.Value, Message: bot.MessageRef{Conversation: p.channel, ID: p.ref}}
-	if _, direct := strings.CutPrefix(p.channel, directPrefix); direct {
+	switch {
+	case strings.HasPrefix(p.channel, directPrefix):
 		e.Surface = bot.InDirect
+	case strings.HasPrefix(p.channel, homePrefix):
+		e.Surface, e.Channel, e.Message = bot.InHome, "", bot.MessageRef{}
 	}
 	if reply := h.Handle(ctx, e); reply != nil {
 		c.reply(*reply, e.Message)
@@ -543,7 +617,9 @@ func (c *Console) help() {
 	var b strings.Builder
 	b.WriteString("This console stands in for a Slack channel, " + label + ". It understands:\n")
 	b.WriteString("  /notebook …   a leasebot command, as the acting user in " + label + " (the / is optional)\n")
-	b.WriteString("  press N       press button [N] under a warning\n")
+	b.WriteString("  press N       press button [N] under a message (a warning, the home view, a confirmation)\n")
+	b.WriteString("  dm /notebook … the same command in your direct message with the app (owners manage their own notebooks there)\n")
+	b.WriteString("  home          open your App Home: your notebooks, with buttons\n")
 	b.WriteString("  as NAME       act as another demo user (" + c.userNames() + ")\n")
 	b.WriteString("  users         list the demo users\n")
 	b.WriteString("  help          this help\n")

@@ -494,8 +494,9 @@ func hexOf(s string) string {
 }
 
 // SeedDemo adds a handful of realistic notebooks, relative to now: one
-// RUNNING that stops in under three minutes, one STOPPED, two RUNNING that
-// share a name, and others with hours left.
+// RUNNING that stops in under three minutes, one that stops in under an
+// hour (worth keeping), one STOPPED, two RUNNING that share a name, and
+// others with hours left.
 func SeedDemo(s *Server, now time.Time) {
 	type demo struct {
 		name, desc, status, flavor, user string
@@ -512,6 +513,7 @@ func SeedDemo(s *Server, now time.Time) {
 		{"vision-train", "ResNet-50 retraining on the new labels", lease.StatusRunning, "modelarts.vm.gpu.t4", "carol", 20 * time.Hour, 26 * time.Hour,
 			append(team("vision"), lease.Tag{Key: "env", Value: "prod"})},
 		{"eval-benchmarks", "Offline evaluation runs", lease.StatusRunning, "modelarts.vm.cpu.8u", "carol", 40 * time.Minute, 9 * time.Hour, team("nlp")},
+		{"nightly-etl", "Feature pipeline that runs through the night", lease.StatusRunning, "modelarts.vm.cpu.8u", "carol", 10 * time.Hour, 50 * time.Minute, team("data")},
 	} {
 		created := now.Add(-d.started).UnixMilli()
 		s.Add(lease.Notebook{
