@@ -185,7 +185,7 @@ func (b *Bot) clickExtend(ctx context.Context, c *click) result {
 		amount := res.change.new.Sub(maxTime(current, now)).Round(time.Minute)
 		b.endWarning(ctx, c, res.change, store.WarningOutcome{Notebook: nb.ID, Stop: btn.shown, Outcome: store.OutcomeExtended,
 			By: c.User, Amount: amount, NewStop: res.change.new})
-		b.updateCopies(ctx, w.Posts, b.extendedMessage(w, c.User, amount, res.change.new, b.now()))
+		b.updateCopies(ctx, b.copiesNow(ctx, w), b.extendedMessage(w, c.User, amount, res.change.new, b.now()))
 		return res
 	})
 }
@@ -200,9 +200,19 @@ func (b *Bot) clickDismiss(ctx context.Context, c *click) result {
 		if !b.endWarning(ctx, c, ch, store.WarningOutcome{Notebook: nb.ID, Stop: btn.shown, Outcome: store.OutcomeDismissed, By: c.User}) {
 			return result{reply: say(cannotRecord()), change: &change{nb: nb, old: btn.shown, outcome: outcomeRefused, code: "store_unavailable"}}
 		}
-		b.updateCopies(ctx, w.Posts, b.dismissedMessage(w, c.User))
+		b.updateCopies(ctx, b.copiesNow(ctx, w), b.dismissedMessage(w, c.User))
 		return result{ok: true, change: ch}
 	})
+}
+
+// copiesNow is every copy of w as the store knows it now: a copy posted
+// while the warning was being ended is updated too (the watcher updates
+// the ones it posts after).
+func (b *Bot) copiesNow(ctx context.Context, w store.Warning) []store.Post {
+	if cur, ok, err := b.store.Warning(ctx, w.Notebook, w.Stop); err == nil && ok {
+		return cur.Posts
+	}
+	return w.Posts
 }
 
 // endWarning records, in one transaction, how a warning ended and the

@@ -198,6 +198,16 @@ func (b *Bot) deliver(ctx context.Context, posts []pendingPost, ends []ending) {
 		b.obs.WarningPosted()
 		if err := b.store.PostedWarning(ctx, p.claim, ref.Conversation, ref.ID); err != nil {
 			b.log.Warn("recording a posted warning failed", "notebook", p.nb.ID, "err", err)
+			continue
+		}
+		// Someone may have acted on another copy while this one was being
+		// posted: then this copy says so too.
+		if w, ok, err := b.store.Warning(ctx, p.claim.Notebook, p.claim.Stop); err == nil && ok && w.Outcome != store.OutcomeOpen {
+			if m, ok := b.outcomeMessage(w); ok {
+				if err := b.chat.Update(ctx, ref, m); err != nil {
+					b.log.Warn("updating a warning failed", "conversation", ref.Conversation, "ref", ref.ID, "err", err)
+				}
+			}
 		}
 	}
 	for _, e := range ends {
@@ -282,6 +292,29 @@ func (b *Bot) extendedMessage(w store.Warning, by string, amount time.Duration, 
 	t = named(t, warned(w)).Plain(" by " + duration.Format(amount) + ": it now stops ")
 	t = stopAt(t, newStop, now).Plain(".")
 	return Message{Text: t, InChannel: true}
+}
+
+// outcomeMessage is what every copy of an ended warning says.
+func (b *Bot) outcomeMessage(w store.Warning) (Message, bool) {
+	switch w.Outcome {
+	case store.OutcomeExtended:
+		return b.extendedMessage(w, w.By, w.Amount, w.NewStop, b.now()), true
+	case store.OutcomeDismissed:
+		return b.dismissedMessage(w, w.By), true
+	case store.OutcomeStopped:
+		if w.By != "" {
+			return Message{Text: Text{}.Plain("⏹ ").User(w.By).Plain(" stopped ").Concat(named(Text{}, warned(w))).Plain("."), InChannel: true}, true
+		}
+		return b.stoppedMessage(w), true
+	case store.OutcomeMoved:
+		return b.movedMessage(w, lease.Notebook{ID: w.Notebook, Name: w.Name, Lease: leaseUntil(w.NewStop)}, b.now()), true
+	}
+	return Message{}, false
+}
+
+// leaseUntil is a lease that stops at stop, for describing a moved warning.
+func leaseUntil(stop time.Time) lease.Lease {
+	return lease.Lease{CreateAt: stop.UnixMilli(), Enable: true}
 }
 
 func (b *Bot) dismissedMessage(w store.Warning, by string) Message {
