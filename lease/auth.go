@@ -144,7 +144,7 @@ func (a *IAMPassword) Invalidate() {
 // Validate reports a bad IAM endpoint or a missing user name, password,
 // domain or project ID.
 func (a *IAMPassword) Validate() error {
-	if _, err := checkEndpoint(a.Endpoint); err != nil {
+	if _, err := CheckEndpoint(a.Endpoint); err != nil {
 		return fmt.Errorf("IAM endpoint: %w", err)
 	}
 	if a.Username == "" || a.Password == "" || a.Domain == "" || a.ProjectID == "" {
@@ -191,7 +191,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 // request fetches a token and returns it with how long it may be cached.
 func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error) {
 	const op = opToken
-	base, err := checkEndpoint(a.Endpoint)
+	base, err := CheckEndpoint(a.Endpoint)
 	if err != nil {
 		return "", 0, &Error{Kind: KindAuth, Op: op, Err: err}
 	}

@@ -99,7 +99,7 @@ var defaultHTTPClient = &http.Client{
 
 // New checks cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := checkEndpoint(cfg.Endpoint)
+	base, err := CheckEndpoint(cfg.Endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("modelarts endpoint: %w", err)
 	}
@@ -130,30 +130,44 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// checkEndpoint returns the endpoint without a trailing slash. Its errors
-// never quote the URL, which could carry credentials.
-func checkEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", errors.New("not an absolute URL")
-	}
-	if u.User != nil {
-		return "", errors.New("must not contain credentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("must not have a query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		h := u.Hostname()
-		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return "", errors.New("must use https (http only on loopback hosts)")
-		}
-	default:
-		return "", errors.New("must use https")
+// Endpoint problems CheckEndpoint reports; callers word them for their
+// readers (the config loader names the line).
+var (
+	ErrEndpointNotURL      = errors.New("not an absolute URL")
+	ErrEndpointCredentials = errors.New("must not contain credentials")
+	ErrEndpointQuery       = errors.New("must not have a query or fragment")
+	ErrEndpointScheme      = errors.New("must use https")
+	ErrEndpointPlainHTTP   = errors.New("must use https (http only on loopback hosts)")
+)
+
+// CheckEndpoint is the one rule for a ModelArts or IAM endpoint: an
+// absolute https:// URL (http:// only on a loopback host), without
+// credentials, query or fragment. It returns the URL without a trailing
+// slash. Its errors never quote the URL, which could carry credentials.
+func CheckEndpoint(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case err != nil || u.Host == "" || u.Hostname() == "":
+		return "", ErrEndpointNotURL
+	case u.User != nil:
+		return "", ErrEndpointCredentials
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return "", ErrEndpointQuery
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+		return "", ErrEndpointPlainHTTP
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", ErrEndpointScheme
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validProjectID accepts what may stand as one segment of the request path:

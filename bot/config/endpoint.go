@@ -1,9 +1,11 @@
 package config
 
 import (
-	"net"
+	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/leasebot/leasebot/lease"
 )
 
 // endpoint checks a ModelArts or IAM endpoint URL: https://, or http:// on a
@@ -20,32 +22,29 @@ func (p *parser) endpoint(e entry, where string) string {
 		p.errf(e.v, "%s %s is empty: write an https:// URL", e.key, where)
 		return ""
 	}
-	u, err := url.Parse(s)
+	base, err := lease.CheckEndpoint(s)
+	u, _ := url.Parse(s)
 	switch {
-	case err != nil:
+	case errors.Is(err, lease.ErrEndpointNotURL) && u == nil:
 		p.errf(e.v, "%s %s is not a URL: write it like https://modelarts.eu-de.otc.t-systems.com", e.key, where)
-	case u.User != nil:
+	case errors.Is(err, lease.ErrEndpointNotURL) && u.Scheme != "http" && u.Scheme != "https":
+		p.errf(e.v, "%s %s must start with https://, e.g. https://modelarts.eu-de.otc.t-systems.com", e.key, where)
+	case errors.Is(err, lease.ErrEndpointNotURL):
+		p.errf(e.v, "%s %s has no host name: write it like https://modelarts.eu-de.otc.t-systems.com", e.key, where)
+	case errors.Is(err, lease.ErrEndpointCredentials):
 		p.errf(e.v, "%s %s must not contain a user name or password: secrets come only from the environment "+
 			"(MODELARTS_AK/MODELARTS_SK or MODELARTS_USERNAME/MODELARTS_PASSWORD/MODELARTS_DOMAIN)", e.key, where)
-	case u.Scheme != "https" && u.Scheme != "http":
+	case errors.Is(err, lease.ErrEndpointScheme):
 		p.errf(e.v, "%s %s must start with https://, e.g. https://modelarts.eu-de.otc.t-systems.com", e.key, where)
-	case u.Host == "" || u.Hostname() == "":
-		p.errf(e.v, "%s %s has no host name: write it like https://modelarts.eu-de.otc.t-systems.com", e.key, where)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+	case errors.Is(err, lease.ErrEndpointQuery):
 		p.errf(e.v, "%s %s must not have a query (?…) or fragment (#…)", e.key, where)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case errors.Is(err, lease.ErrEndpointPlainHTTP):
 		p.errf(e.v, "%s %s must use https:// (plain http:// is allowed only on loopback hosts: localhost, 127.0.0.1, ::1); got http://%s",
 			e.key, where, u.Host)
+	case err != nil:
+		p.errf(e.v, "%s %s is not a usable endpoint", e.key, where)
 	default:
-		return strings.TrimRight(s, "/")
+		return base
 	}
 	return ""
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
