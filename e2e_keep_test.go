@@ -53,8 +53,8 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-// Three consecutive renewals of a kept notebook, then the keep ends at its
-// time, through the real wiring, with the clock moved forward.
+// Three consecutive renewals of a kept notebook, across a restart, then the
+// keep ends at its time, through the real wiring, with the clock moved forward.
 func TestKeepEndToEnd(t *testing.T) {
 	clk, simClock := useFakeClock(t)
 	h := newHarness(t, harnessOptions{defaults: "  poll_interval: 1s\n  warn_before: [30m]\n", extraConfig: keepChannel, simOptions: simClock, noStart: true})
@@ -84,6 +84,12 @@ func TestKeepEndToEnd(t *testing.T) {
 		renewals++
 		if got := stopOf(t, h.sim, nb.ID); got.After(until) || got.Sub(clk.Now()) > lease.MaxDuration {
 			t.Errorf("renewal %d set %v: beyond the keep's end %v or 72h", renewals, got, until)
+		}
+		if renewals == 1 {
+			h.restart() // the keep lives in the store: a restart loses nothing
+			if n := h.sim.Count(simulator.RouteRenew); n != before+1 {
+				t.Errorf("a restart renewed again: %d renewals", n-before)
+			}
 		}
 	}
 	if renewals < 3 {

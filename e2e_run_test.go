@@ -145,3 +145,26 @@ func TestWarningToAChannelTheBotIsNotInIsNotRetriedForever(t *testing.T) {
 		t.Error("the operator was not told why the warning failed")
 	}
 }
+
+// A wrong endpoint or path answers with the API gateway's 404 (APIG.0101):
+// check calls it a configuration error, and a command says leasebot is
+// misconfigured, not that the notebook does not exist.
+func TestWrongEndpointIsAConfigurationError(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true})
+	data, _ := os.ReadFile(h.config)
+	wrong := strings.Replace(string(data), "  endpoint: http://", "  endpoint: http://", 1)
+	i := strings.Index(wrong, "  endpoint: ")
+	j := strings.Index(wrong[i:], "\n")
+	wrong = wrong[:i+j] + "/wrong-prefix" + wrong[i+j:]
+	os.WriteFile(h.config, []byte(wrong), 0o600)
+	var out syncBuffer
+	code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &syncBuffer{}, func(k string) string { return h.env[k] })
+	if code != exitFail || !strings.Contains(out.String(), "modelarts: ERROR") || !strings.Contains(out.String(), "configuration error") {
+		t.Errorf("check against a wrong endpoint: exit %d\n%s", code, out.String())
+	}
+	h.start()
+	r := h.command(alice, chML, "extend 00000000-0000-4000-8000-000000000000 1h")
+	if !strings.Contains(r.Text, "misconfigured") || strings.Contains(r.Text, "No such notebook") {
+		t.Errorf("a command against a wrong endpoint: %q", r.Text)
+	}
+}

@@ -272,6 +272,16 @@ channels:
 	if got := w.stop(t, team.ID); !got.Equal(before.Add(time.Hour)) {
 		t.Error("a stranger's click changed the stop time")
 	}
+	// A forged amount over the owner's limit changes nothing and says why.
+	ownStop := w.stop(t, own.ID)
+	forged := bot.Event{Kind: bot.ClickEvent, User: "U0ALICE", Surface: bot.InHome, Action: bot.ActionExtend,
+		Value: fmt.Sprintf("%s|%d|%d", own.ID, ownStop.UnixMilli(), int64(10*time.Hour/time.Second))}
+	if r := w.bot.Handle(context.Background(), forged); r == nil || !strings.Contains(r.Message.Text.String(), "at most 8h") {
+		t.Errorf("a forged home click over the owner limit: %v", r)
+	}
+	if !w.stop(t, own.ID).Equal(ownStop) {
+		t.Error("a forged home click over the owner limit changed the stop time")
+	}
 	_ = json.Marshal
 }
 
