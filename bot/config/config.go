@@ -204,11 +204,3 @@ func ParseWith(data []byte, path string, o Options) (*Config, error) {
 	return cfg, nil
 }
 
-// Channel returns the configured channel with the given ID.
-func (c *Config) Channel(id string) (*Channel, bool) {
-	if c == nil {
-		return nil, false
-	}
-	ch, ok := c.Channels[id]
-	return ch, ok
-}

@@ -358,9 +358,9 @@ func TestDefaultsApplied(t *testing.T) {
 	if c.ModelArts.ListAll || c.ModelArts.IAMEndpoint != "" || len(c.Admins) != 0 {
 		t.Errorf("ModelArts = %+v, Admins = %v", c.ModelArts, c.Admins)
 	}
-	ch, ok := c.Channel("C0ML")
+	ch, ok := c.Channels["C0ML"]
 	if !ok {
-		t.Fatal("Channel(C0ML) missing")
+		t.Fatal("Channels[C0ML] missing")
 	}
 	if !ch.Warn || ch.MaxExtend != d.MaxExtend || !slices.Equal(ch.WarnBefore, d.WarnBefore) || !slices.Equal(ch.ExtendButtons, d.ExtendButtons) {
 		t.Errorf("channel = %+v", ch)
@@ -374,12 +374,8 @@ func TestDefaultsApplied(t *testing.T) {
 	if c.Defaults.WarnBefore[0] != 30*time.Minute || c.Defaults.ExtendButtons[0] != time.Hour {
 		t.Error("channel slices alias the defaults")
 	}
-	if _, ok := c.Channel("C0OTHER"); ok {
-		t.Error("Channel(C0OTHER) found")
-	}
-	var nilCfg *Config
-	if _, ok := nilCfg.Channel("C0ML"); ok {
-		t.Error("nil Config has a channel")
+	if _, ok := c.Channels["C0OTHER"]; ok {
+		t.Error("Channels[C0OTHER] found")
 	}
 	if c.Path != "leasebot.yml" {
 		t.Errorf("Path = %q", c.Path)

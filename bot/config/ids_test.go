@@ -20,7 +20,7 @@ func TestPlainIDRules(t *testing.T) {
 		if err != nil {
 			t.Fatalf("plain rules: %v", err)
 		}
-		if ch, ok := cfg.Channel("general"); !ok || ch.Users[0] != "U0ALICE" || cfg.People["alice"] != "alice.smith" {
+		if ch, ok := cfg.Channels["general"]; !ok || ch.Users[0] != "U0ALICE" || cfg.People["alice"] != "alice.smith" {
 			t.Errorf("config = %+v", cfg)
 		}
 	}
