@@ -203,4 +203,3 @@ func ParseWith(data []byte, path string, o Options) (*Config, error) {
 	}
 	return cfg, nil
 }
-
