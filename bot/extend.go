@@ -138,23 +138,33 @@ func (b *Bot) extend(ctx context.Context, r *request) result {
 	})
 }
 
-// readTime reads the command's "until" time in the caller's time zone. When
-// the zone cannot be read it uses UTC and says so in note.
+// readTime reads the command's "until" time for extend, at most 72h ahead.
 func (b *Bot) readTime(ctx context.Context, r *request) (time.Time, Text, *refusal) {
+	return b.untilTime(ctx, r, lease.MaxDuration, func(until time.Time, _ time.Duration) *refusal {
+		return &refusal{"over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now; ").Time(until).Plain(" is further away than that.")}
+	})
+}
+
+// untilTime reads the command's "until" time in the caller's time zone and
+// refuses, with tooFar, a time more than horizon ahead. When the zone cannot
+// be read it uses UTC and says so in note.
+func (b *Bot) untilTime(ctx context.Context, r *request, horizon time.Duration, tooFar func(until time.Time, ahead time.Duration) *refusal) (time.Time, Text, *refusal) {
 	var note Text
 	loc, err := b.tz.of(ctx, r.User)
 	if err != nil {
 		b.log.Warn("time zone lookup failed; reading the time as UTC", "user", r.User, "err", err)
 		loc = time.UTC
-		note = Text{}.Plain(" (I read " + r.cmd.Until.String() + " as UTC: your time zone could not be read just now. A duration, like 2h, avoids the question.)")
+		note = Text{}.Plain(" (I read " + r.cmd.Until.String() + " as UTC: your time zone could not be read just now.)")
 	}
 	now := b.now()
 	until, err := r.cmd.Until.Resolve(now, loc)
 	if err != nil {
 		return time.Time{}, nil, &refusal{"bad_time", Text{}.Plain(err.Error())}
 	}
-	if until.Sub(now) > lease.MaxDuration {
-		return time.Time{}, nil, &refusal{"over_72h", Text{}.Plain("ModelArts only lets a notebook run up to 72h from now; ").Time(until).Plain(" is further away than that.").Concat(note)}
+	if ahead := until.Sub(now); ahead > horizon {
+		no := tooFar(until, ahead)
+		no.text = no.text.Concat(note)
+		return time.Time{}, nil, no
 	}
 	return until, note, nil
 }

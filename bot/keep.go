@@ -93,22 +93,7 @@ func (b *Bot) keep(ctx context.Context, r *request) result {
 // keepTime reads a keep's end in the caller's time zone and checks it
 // against the place's max_keep before any ModelArts call.
 func (b *Bot) keepTime(ctx context.Context, r *request, limit time.Duration) (time.Time, Text, *refusal) {
-	var note Text
-	loc, err := b.tz.of(ctx, r.User)
-	if err != nil {
-		b.log.Warn("time zone lookup failed; reading the time as UTC", "user", r.User, "err", err)
-		loc = time.UTC
-		note = Text{}.Plain(" (I read " + r.cmd.Until.String() + " as UTC: your time zone could not be read just now.)")
-	}
-	now := b.now()
-	until, err := r.cmd.Until.Resolve(now, loc)
-	if err != nil {
-		return time.Time{}, nil, &refusal{"bad_time", Text{}.Plain(err.Error())}
-	}
-	if d := until.Sub(now); d > limit {
-		return time.Time{}, nil, keepTooFar(d, limit)
-	}
-	return until, note, nil
+	return b.untilTime(ctx, r, limit, func(_ time.Time, ahead time.Duration) *refusal { return keepTooFar(ahead, limit) })
 }
 
 func keepTooFar(d, limit time.Duration) *refusal {

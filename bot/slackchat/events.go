@@ -91,13 +91,19 @@ func (a *Adapter) onSlashCommand(evt socketmode.Event, h bot.Handler) {
 	}
 	e := bot.Event{Kind: bot.CommandEvent, ID: id, User: cmd.UserID, Channel: cmd.ChannelID,
 		Surface: surfaceOf(cmd.ChannelID), Text: unescape(cmd.Text)}
-	to := replyTo{url: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
+	a.handOff(h, e, replyTo{url: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID},
+		"leasebot is very busy right now and did nothing; please try again in a minute.")
+}
+
+// handOff gives an event to the pool; its answer goes to to, or, when the
+// pool is full, busy does.
+func (a *Adapter) handOff(h bot.Handler, e bot.Event, to replyTo, busy string) {
 	a.enqueue(func(ctx context.Context) {
 		if r := h.Handle(ctx, e); r != nil {
 			a.respond(ctx, to, *r)
 		}
 	}, func(ctx context.Context) {
-		a.respond(ctx, to, bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain("leasebot is very busy right now and did nothing; please try again in a minute.")}})
+		a.respond(ctx, to, bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain(busy)}})
 	})
 }
 
@@ -132,14 +138,8 @@ func (a *Adapter) onInteractive(evt socketmode.Event, h bot.Handler) {
 				e.Message.ID = cb.Message.Timestamp
 			}
 		}
-		to := replyTo{url: cb.ResponseURL, channel: e.Channel, user: e.User, home: e.Surface == bot.InHome}
-		a.enqueue(func(ctx context.Context) {
-			if r := h.Handle(ctx, e); r != nil {
-				a.respond(ctx, to, *r)
-			}
-		}, func(ctx context.Context) {
-			a.respond(ctx, to, bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain("leasebot is very busy right now and did nothing; please press the button again in a minute.")}})
-		})
+		a.handOff(h, e, replyTo{url: cb.ResponseURL, channel: e.Channel, user: e.User, home: e.Surface == bot.InHome},
+			"leasebot is very busy right now and did nothing; please press the button again in a minute.")
 	}
 }
 
