@@ -43,7 +43,7 @@ func TestExtendUntilInCallersTimeZone(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Kolkata") // carol's zone
 	now := time.Now().In(loc)
 	target := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, loc)
-	if target.Sub(time.Now()) > 8*time.Hour {
+	if time.Until(target) > 8*time.Hour {
 		target = time.Now().Add(5 * time.Hour).In(loc).Truncate(time.Minute)
 	}
 	text := fmt.Sprintf("extend %s until %s", nb.ID, target.Format("2006-01-02 15:04"))

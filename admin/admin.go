@@ -37,7 +37,6 @@ type Metrics struct {
 	lastAnswer   atomic.Int64 // unix nanos of ModelArts' last answer
 	lastStatus   atomic.Int64 // HTTP status of that answer
 	slackUp      atomic.Bool
-	firstConnect atomic.Bool
 }
 
 // NewMetrics registers leasebot's metrics, with the Go and process collectors,

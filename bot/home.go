@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -131,7 +130,3 @@ func (b *Bot) clickStart(ctx context.Context, c *click) result {
 	}
 	return res
 }
-
-// homeSummary is a one-line description of how many notebooks a home view
-// holds, for logs.
-func homeSummary(h Home) string { return fmt.Sprintf("%d notebooks", len(h.Items)) }

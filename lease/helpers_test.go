@@ -86,7 +86,5 @@ func setup(t testing.TB, w with) *fixture {
 	return f
 }
 
-func ms(t time.Time) time.Time { return t.Truncate(time.Millisecond) }
-
 // asError is errors.As for *lease.Error.
 func asError(err error, target **lease.Error) bool { return errors.As(err, target) }

@@ -216,7 +216,7 @@ func (db *DB) closeAll() error {
 	}
 	errs = append(errs, db.w.Close(), db.d.close())
 	if err := errors.Join(errs...); err != nil {
-		return db.fail(nil, "close", err)
+		return db.fail(context.Background(), "close", err)
 	}
 	return nil
 }
@@ -305,7 +305,7 @@ func (db *DB) LockNotebook(ctx context.Context, id string) (unlock func(), err e
 		once.Do(func() {
 			var err error
 			defer db.report("unlock_notebook", time.Now(), &err)
-			err = db.fail(nil, fmt.Sprintf("unlock notebook %q", id), dbUnlock())
+			err = db.fail(context.Background(), fmt.Sprintf("unlock notebook %q", id), dbUnlock())
 			release()
 		})
 	}, nil
