@@ -442,7 +442,11 @@ func Startup(ctx context.Context, bins *Binaries, dir string, runs int) (*Startu
 		lbFirst := i%2 == 0
 		for k := range 2 {
 			if (k == 0) == lbFirst {
-				d, err := once(w.Slack, bins.Leasebot, w.Env(), "run", "-config", w.Config)
+				config, _, err := w.ConfigFile() // a fresh store each time
+				if err != nil {
+					return nil, err
+				}
+				d, err := once(w.Slack, bins.Leasebot, w.Env(), "run", "-config", config)
 				if err != nil {
 					return nil, err
 				}
