@@ -334,6 +334,9 @@ type WorldOptions struct {
 	// that concurrent commands do not march in lock-step.
 	Latency      time.Duration
 	PollInterval time.Duration // default 1h
+	// Extra is YAML added to the channels section (channels of its own,
+	// indented by two spaces).
+	Extra string
 }
 
 // NewWorld builds a world; its config file goes into dir.
@@ -403,6 +406,7 @@ func configText(endpoint, projectID string, o WorldOptions, ids, names []string)
 	if o.Channels == 0 {
 		fmt.Fprintf(&b, "  %s:\n    users: [%s]\n    notebooks: [\"*\"]\n", Channel, User)
 	}
+	b.WriteString(o.Extra)
 	for c := range o.Channels { // the mix of bot/bench_test.go's bigWorld
 		fmt.Fprintf(&b, "  C%05d:\n    users: [%s]\n", c, User)
 		switch {
