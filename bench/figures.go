@@ -204,6 +204,10 @@ type ReplyResult struct {
 	Conns       float64       // new TCP connections to ModelArts per command
 	FakeCPU     time.Duration // this process's CPU (the fakes and the driver) per command
 	Bot         string
+	// Store is the store operations per command during the measurement:
+	// how many of each and their mean time (leasebot's metrics; empty
+	// for a bot without them).
+	Store string
 }
 
 // Fleet is how the bot under test runs: Replicas processes of Bot (0 means
@@ -307,9 +311,23 @@ func ReplyLatency(ctx context.Context, f Fleet, dir string, n, inflight int, lat
 		return time.Since(start)
 	}
 	drive(0, int64(inflight)) // warm-up: connections to the simulator and Slack
+	var st0 map[string]OpStat
+	if f.Bot.Admin {
+		if st0, err = StoreTimesOf(procs); err != nil {
+			return nil, errors.Join(err, stopAll(procs...))
+		}
+	}
 	cpu0, conns0, self0 := cpu(procs), w.SimConnections(), SelfCPU()
 	took := drive(int64(inflight), int64(n+inflight))
 	res.CPU = (cpu(procs) - cpu0) / time.Duration(n)
+	if f.Bot.Admin {
+		time.Sleep(100 * time.Millisecond) // the background work after each reply (the home view check)
+		st, err := StoreTimesOf(procs)
+		if err != nil {
+			return nil, errors.Join(err, stopAll(procs...))
+		}
+		res.Store = StoreSummary(st, st0, n)
+	}
 	res.FakeCPU = (SelfCPU() - self0) / time.Duration(n)
 	res.Conns = float64(w.SimConnections()-conns0) / float64(n)
 	res.Rate = float64(n) / took.Seconds()

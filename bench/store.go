@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,35 +198,114 @@ func (p *Proc) adminAddr() (string, error) {
 // StoreOps reads leasebot_store_operations_total from p's /metrics: how
 // many store operations of each kind (op label) the process has made.
 func (p *Proc) StoreOps() (map[string]float64, error) {
-	addr, err := p.adminAddr()
+	m, err := p.metrics(`leasebot_store_operations_total{op="`)
 	if err != nil {
 		return nil, fmt.Errorf("store operations: %w", err)
 	}
+	return m[`leasebot_store_operations_total{op="`], nil
+}
+
+// OpStat is the count and total time of one kind of store operation.
+type OpStat struct {
+	N    float64
+	Time time.Duration
+}
+
+// StoreTimes reads the store's latency histogram from p's /metrics: count
+// and total time of every kind of store operation so far.
+func (p *Proc) StoreTimes() (map[string]OpStat, error) {
+	const sum, count = `leasebot_store_operation_duration_seconds_sum{op="`, `leasebot_store_operation_duration_seconds_count{op="`
+	m, err := p.metrics(sum, count)
+	if err != nil {
+		return nil, fmt.Errorf("store latency: %w", err)
+	}
+	out := map[string]OpStat{}
+	for op, n := range m[count] {
+		out[op] = OpStat{N: n, Time: time.Duration(m[sum][op] * float64(time.Second))}
+	}
+	return out, nil
+}
+
+// metrics reads p's /metrics and returns, for each prefix (a metric name
+// and `{op="`), the value of each series by its op label.
+func (p *Proc) metrics(prefixes ...string) (map[string]map[string]float64, error) {
+	addr, err := p.adminAddr()
+	if err != nil {
+		return nil, err
+	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return nil, fmt.Errorf("store operations: %w", err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("store operations: GET /metrics: %d %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("GET /metrics: %d %w", resp.StatusCode, err)
 	}
-	const family = `leasebot_store_operations_total{op="`
-	ops := map[string]float64{}
+	out := map[string]map[string]float64{}
+	for _, prefix := range prefixes {
+		out[prefix] = map[string]float64{}
+	}
 	for _, line := range strings.Split(string(body), "\n") {
-		rest, ok := strings.CutPrefix(line, family)
-		if !ok {
-			continue
-		}
-		op, value, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
-			ops[op] = v
+		for _, prefix := range prefixes {
+			rest, ok := strings.CutPrefix(line, prefix)
+			if !ok {
+				continue
+			}
+			op, value, ok := strings.Cut(rest, `"} `)
+			if !ok {
+				continue
+			}
+			if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+				out[prefix][op] = v
+			}
 		}
 	}
-	return ops, nil
+	return out, nil
+}
+
+// StoreTimesOf sums StoreTimes over processes.
+func StoreTimesOf(ps []*Proc) (map[string]OpStat, error) {
+	out := map[string]OpStat{}
+	for _, p := range ps {
+		m, err := p.StoreTimes()
+		if err != nil {
+			return nil, err
+		}
+		for op, s := range m {
+			o := out[op]
+			o.N += s.N
+			o.Time += s.Time
+			out[op] = o
+		}
+	}
+	return out, nil
+}
+
+// StoreSummary formats per-command store operations (after − before, over
+// n commands) as "claim 1.00× 0.41 ms, …": how many of each per command and
+// their mean time, busiest first.
+func StoreSummary(after, before map[string]OpStat, n int) string {
+	type item struct {
+		op   string
+		per  float64
+		mean time.Duration
+		tot  time.Duration
+	}
+	var items []item
+	for op, a := range after {
+		b := before[op]
+		if dn := a.N - b.N; dn > 0 {
+			dt := a.Time - b.Time
+			items = append(items, item{op, dn / float64(n), time.Duration(float64(dt) / dn), dt})
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(b.tot, a.tot) })
+	var parts []string
+	for _, it := range items {
+		parts = append(parts, fmt.Sprintf("%s %.2f× %s", it.op, it.per, Ms(it.mean)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Writes are the store operations that change something; TryLead and

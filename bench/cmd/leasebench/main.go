@@ -158,8 +158,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		ok := r.Own.P(0.5) < 2*time.Millisecond && r.Own.P(0.99) < 10*time.Millisecond
 		note("Figure 2, %s: %d commands at %.0f/s; end to end %s, of which in the simulator %s; own share %s = "+
 			"intake (envelope → first ModelArts request) %s + between the two calls %s + tail (renew answered → reply received) %s; "+
-			"ack under this load %s; bot CPU %s per command; %.2f new ModelArts connections per command.",
-			r.Bot, r.N, r.Rate, r.E2E.PP(), r.Fake.PP(), r.Own.PP(), r.Intake.PP(), r.Between.PP(), r.Tail.PP(), r.Ack.PP(), bench.Ms(r.CPU), r.Conns)
+			"ack under this load %s; bot CPU %s per command; %.2f new ModelArts connections per command.%s",
+			r.Bot, r.N, r.Rate, r.E2E.PP(), r.Fake.PP(), r.Own.PP(), r.Intake.PP(), r.Between.PP(), r.Tail.PP(), r.Ack.PP(), bench.Ms(r.CPU), r.Conns, storeNote(r))
 		return row{"2", label, "own share < 2 ms p50, < 10 ms p99", fmt.Sprintf("%s (end to end %s)", r.Own.PP(), r.E2E.PP()),
 			fmt.Sprintf("%s of goal p50, %s p99", bench.Ratio(r.Own.P(0.5), 2*time.Millisecond), bench.Ratio(r.Own.P(0.99), 10*time.Millisecond)), verdict(ok)}
 	}
@@ -228,8 +228,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}); err != nil {
 			return err
 		}
-		note("Figure 6, %s (%s, same machine, over loopback TCP): %d commands at %.0f/s; end to end %s; own share %s = intake %s + between the two calls %s + tail %s; ack under this load %s; bot CPU %s per command.",
-			pgRep.Bot, pgVersion, pgRep.N, pgRep.Rate, pgRep.E2E.PP(), pgRep.Own.PP(), pgRep.Intake.PP(), pgRep.Between.PP(), pgRep.Tail.PP(), pgRep.Ack.PP(), bench.Ms(pgRep.CPU))
+		note("Figure 6, %s (%s, same machine, over loopback TCP): %d commands at %.0f/s; end to end %s; own share %s = intake %s + between the two calls %s + tail %s; ack under this load %s; bot CPU %s per command.%s",
+			pgRep.Bot, pgVersion, pgRep.N, pgRep.Rate, pgRep.E2E.PP(), pgRep.Own.PP(), pgRep.Intake.PP(), pgRep.Between.PP(), pgRep.Tail.PP(), pgRep.Ack.PP(), bench.Ms(pgRep.CPU), storeNote(pgRep))
 		rows = append(rows, row{"6", fmt.Sprintf("— the same on PostgreSQL (%s on this machine, LEASEBOT_DATABASE_URL)", pgVersion), "–",
 			fmt.Sprintf("%s (end to end %s); bot CPU %s per command (SQLite %s)", pgRep.Own.PP(), pgRep.E2E.PP(), bench.Ms(pgRep.CPU), bench.Ms(rep.CPU)),
 			fmt.Sprintf("p50 %s, p99 %s of SQLite", bench.Ratio(pgRep.Own.P(0.5), rep.Own.P(0.5)), bench.Ratio(pgRep.Own.P(0.99), rep.Own.P(0.99))), "–"})
@@ -283,8 +283,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				fmt.Sprintf("%s (end to end %s); CPU %s per command, all processes", rr.Own.PP(), rr.E2E.PP(), bench.Ms(rr.CPU)),
 				ratioVs(rr.Own, pgRep, "one process on PostgreSQL"), "–"},
 		)
-		note("Figure 9, %s: %d commands at %.0f/s; own share %s = intake %s + between the two calls %s + tail %s; ack under this load %s.",
-			rr.Bot, rr.N, rr.Rate, rr.Own.PP(), rr.Intake.PP(), rr.Between.PP(), rr.Tail.PP(), rr.Ack.PP())
+		note("Figure 9, %s: %d commands at %.0f/s; own share %s = intake %s + between the two calls %s + tail %s; ack under this load %s.%s",
+			rr.Bot, rr.N, rr.Rate, rr.Own.PP(), rr.Intake.PP(), rr.Between.PP(), rr.Tail.PP(), rr.Ack.PP(), storeNote(rr))
 	}
 
 	progress("4. watcher: go test -bench BenchmarkWatcherCycle ./bot/ -benchtime %s", o.botBenchtime)
@@ -534,6 +534,15 @@ func watcherStoreRows(fig, what string, r *bench.WatcherResult) []row {
 	return []row{{fig, what, "a steady cycle that changes nothing writes nothing",
 		strings.Join(per, "; ") + fmt.Sprintf("; writes in the %d cycles without a change: %s", quiet, num(quietWrites, 0)),
 		"–", verdict(quiet > 0 && quietWrites == 0)}}
+}
+
+// storeNote is " Store operations per command: …" for a reply run that
+// has them.
+func storeNote(r *bench.ReplyResult) string {
+	if r.Store == "" {
+		return ""
+	}
+	return " Store operations per command (count, mean time including any wait): " + r.Store + "."
 }
 
 // intList formats numbers as "a, b, c".
