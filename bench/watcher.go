@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,7 +151,9 @@ func WatcherReal(ctx context.Context, f Fleet, dir string, notebooks, channels, 
 		return fail(err)
 	}
 
-	// Split the list requests into cycles at gaps of over half the interval.
+	// Split the list requests into cycles where a listing starts again
+	// from offset 0 (gaps in time would merge cycles that follow each
+	// other closely on a slow machine).
 	var last time.Time
 	var first time.Time
 	for _, r := range w.Sim.Requests() {
@@ -158,7 +161,8 @@ func WatcherReal(ctx context.Context, f Fleet, dir string, notebooks, channels, 
 		case simulator.RouteGet, simulator.RouteLease:
 			res.PerNotebook++
 		case simulator.RouteList:
-			if last.IsZero() || r.Time.Sub(last) > interval/2 {
+			q, _ := url.ParseQuery(r.Query)
+			if last.IsZero() || q.Get("offset") == "0" || q.Get("offset") == "" {
 				if len(res.Requests) > 1 {
 					res.Fetch = append(res.Fetch, last.Sub(first))
 				}
