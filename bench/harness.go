@@ -536,3 +536,44 @@ func waitCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// BuildAt builds leasebot as released from the commit rev of the checkout
+// it is in (git archive into dir/src, then go build), for a same-run
+// comparison with an earlier leasebot; it returns the binary's path.
+func BuildAt(dir, rev string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "src-"+rev)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.Command("git", "-C", root, "archive", rev)
+	extract := exec.Command("tar", "-x", "-C", src)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	extract.Stdin = pipe
+	if err := extract.Start(); err != nil {
+		return "", fmt.Errorf("tar: %w", err)
+	}
+	var stderr strings.Builder
+	archive.Stderr = &stderr
+	if err := archive.Run(); err != nil {
+		_ = extract.Wait()
+		return "", fmt.Errorf("git archive %s: %w\n%s", rev, err, stderr.String())
+	}
+	if err := extract.Wait(); err != nil {
+		return "", fmt.Errorf("tar: %w", err)
+	}
+	bin := filepath.Join(dir, "leasebot-"+rev)
+	cmd := exec.Command("go", append(append([]string{"build"}, ReleaseFlags...), "-o", bin, ".")...)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build at %s: %w\n%s", rev, err, out)
+	}
+	return bin, nil
+}

@@ -38,6 +38,7 @@ type options struct {
 	historyCmds, quiet    int
 	replicas              int
 	redeliver             float64
+	before                string
 	whatif                bool
 	acks                  int
 	replies, inflight     int
@@ -69,6 +70,7 @@ func main() {
 	flag.IntVar(&o.quiet, "history-quiet", 20, "figure 7: commands in a channel whose notebooks have no history")
 	flag.IntVar(&o.replicas, "replicas", 3, "figure 9: leasebot replicas on one PostgreSQL schema")
 	flag.Float64Var(&o.redeliver, "redeliver", 0.05, "figure 9: fraction of the burst redelivered on another connection")
+	flag.StringVar(&o.before, "before", "d057824", "figure 2: also measure leasebot built from this commit, the last before the core used the store (empty: skip)")
 	flag.StringVar(&o.profile, "watcher-profile", "", "figure 4: also run the watcher in bench/variant (leasebot's wiring) with -cpuprofile FILE, for `go tool pprof FILE`")
 	flag.Parse()
 	if o.short {
@@ -184,6 +186,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			}
 			rows = append(rows, replyRow(w.label, r))
 		}
+	}
+
+	if o.before != "" {
+		progress("2. before the store: building leasebot at %s", o.before)
+		bin, err := bench.BuildAt(dir, o.before)
+		if err != nil {
+			return err
+		}
+		bot := bench.Bot{Name: "leasebot at " + o.before + " (before the store)", Bin: bin, Args: []string{"run"}}
+		progress("2. before the store: %s", bot.Name)
+		r, err := bench.ReplyLatency(ctx, bench.Fleet{Bot: bot}, dir, o.replies, o.inflight, o.latency)
+		if err != nil {
+			return err
+		}
+		rw := replyRow(fmt.Sprintf("— before the store, same run: leasebot built at %s, the last commit before the core used the store (warnings in memory, no claims, no history)", o.before), r)
+		rw.ratio = fmt.Sprintf("with the store: p50 %s, p99 %s of this; CPU per command %s of this", bench.Ratio(rep.Own.P(0.5), r.Own.P(0.5)), bench.Ratio(rep.Own.P(0.99), r.Own.P(0.99)), bench.Ratio(rep.CPU, r.CPU))
+		rw.verdict = "comparison"
+		rows = append(rows, rw)
 	}
 
 	progress("3. burst: %d commands over %v", o.burst, o.burstOver)
