@@ -379,8 +379,9 @@ type BurstResult struct {
 
 // Burst sends n `extend` commands evenly over `over`, each for its own
 // notebook, to the fleet, and redelivers a fraction of them (0 ≤ redeliver
-// ≤ 1, every ⌈1/redeliver⌉-th command) at once on another connection, as
-// Slack does when an ack is late. It checks that every delivery is acked
+// ≤ 1, every ⌈1/redeliver⌉-th command) on another connection, as Slack
+// does when an ack is late, 0 to 1½ mean ModelArts times after the first
+// delivery. It checks that every delivery is acked
 // exactly once within 3 s, that every command is answered exactly once
 // (response_url posts per envelope) and carried out exactly once (renew
 // requests per notebook in the simulator's log), with no Socket Mode
@@ -414,8 +415,9 @@ func Burst(ctx context.Context, f Fleet, dir string, n int, over, latency time.D
 		wg.Go(func() {
 			if every > 0 && i%every == every/2 {
 				// The second delivery races the first: at once, or while
-				// the first replica is inside ModelArts.
-				time.Sleep(time.Duration(i%4) * latency / 2)
+				// the first replica is inside ModelArts (0, ½, 1 or 1½
+				// times the mean ModelArts time after it).
+				time.Sleep(time.Duration(i/every%4) * latency / 2)
 				again[i] = w.Slack.Redeliver(envs[i])
 			}
 			envs[i].WaitAck(ackWait + time.Second)
