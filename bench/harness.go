@@ -1,12 +1,16 @@
 // Package bench measures leasebot against its floors: ack latency
 // against a bare slack-go Socket Mode client, reply latency with the fakes'
 // own time taken out, a burst of slash commands, the watcher cycle at 10 000
-// notebooks, and start-up time and binary size.
+// notebooks, start-up time and binary size; and, since leasebot keeps its
+// state in a store, the same reply latency on SQLite and PostgreSQL,
+// /notebook history on a million entries, the store operations of a
+// watcher cycle, and several replicas on one PostgreSQL database carrying
+// out every command exactly once.
 //
 // Everything runs through the real binary (built here, as released with
 // CGO_ENABLED=0 -trimpath -ldflags "-s -w" for full runs) as a subprocess,
 // configured the way an operator would (run -config FILE and the documented
-// environment variables), against bot/slackfake and lease/simulator served
+// environment variables), against bot/slackchat/slackfake and lease/simulator served
 // from this process. The floor is the program in bench/floor, built the
 // same way; bench/variant is leasebot's wiring with knobs, for what-ifs.
 // Only WatcherOwn runs the command core in this process, on purpose: it
