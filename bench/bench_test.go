@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leasebot/leasebot/store/storetest"
 )
 
 // The benchmarks below each run one whole measurement, whatever b.N is, and
@@ -70,9 +72,18 @@ func BenchmarkAckLatency(b *testing.B) {
 }
 
 func BenchmarkReplyLatency(b *testing.B) {
-	bs := binaries(b)
+	benchReply(b, Fleet{Bot: binaries(b).LeasebotBot()})
+}
+
+// BenchmarkReplyLatencyPostgres is BenchmarkReplyLatency with leasebot's
+// store on PostgreSQL (a schema of its own in LEASEBOT_TEST_DATABASE_URL).
+func BenchmarkReplyLatencyPostgres(b *testing.B) {
+	benchReply(b, Fleet{Bot: binaries(b).LeasebotBot(), DatabaseURL: storetest.PostgresURL(b)})
+}
+
+func benchReply(b *testing.B, f Fleet) {
 	b.ResetTimer()
-	r, err := ReplyLatency(context.Background(), bs.LeasebotBot(), b.TempDir(), size(20, 400), size(5, 50), DefaultLatency)
+	r, err := ReplyLatency(context.Background(), f, b.TempDir(), size(20, 400), size(5, 50), DefaultLatency)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +98,7 @@ func BenchmarkBurst(b *testing.B) {
 	bs := binaries(b)
 	b.ResetTimer()
 	n, over := size(20, 1000), time.Duration(size(200, 10000))*time.Millisecond
-	r, err := Burst(context.Background(), bs, b.TempDir(), n, over, DefaultLatency)
+	r, err := Burst(context.Background(), Fleet{Bot: bs.LeasebotBot()}, b.TempDir(), n, over, DefaultLatency, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,6 +106,52 @@ func BenchmarkBurst(b *testing.B) {
 	b.ReportMetric(float64(r.Answered), "answered-once")
 	b.ReportMetric(ms(r.Ack.Max()), "ack-max-ms")
 	b.ReportMetric(ms(r.Reply.P(0.99)), "reply-p99-ms")
+}
+
+// BenchmarkReplicas runs 3 leasebot replicas on one PostgreSQL schema, each
+// with its own Socket Mode connection to the one fake Slack: a burst of
+// commands spread over the connections, 5 % of them redelivered on another
+// connection, each acked, answered and carried out exactly once; then the
+// own share of an extend with 50 in flight across the replicas.
+func BenchmarkReplicas(b *testing.B) {
+	bs := binaries(b)
+	f := Fleet{Bot: bs.LeasebotBot(), Replicas: 3}
+	b.Run("burst", func(b *testing.B) {
+		f.DatabaseURL = storetest.PostgresURL(b)
+		n, over := size(30, 1000), time.Duration(size(300, 10000))*time.Millisecond
+		r, err := Burst(context.Background(), f, b.TempDir(), n, over, DefaultLatency, 0.05)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.AckedIn3s), "acked-in-3s")
+		b.ReportMetric(float64(r.Answered), "answered-once")
+		b.ReportMetric(float64(r.Once), "carried-out-once")
+		b.ReportMetric(float64(r.Redelivered), "redelivered")
+		b.ReportMetric(ms(r.Ack.P(0.99)), "ack-p99-ms")
+		b.ReportMetric(ms(r.Ack.Max()), "ack-max-ms")
+		b.ReportMetric(ms(r.Reply.P(0.99)), "reply-p99-ms")
+	})
+	b.Run("reply", func(b *testing.B) {
+		f.DatabaseURL = storetest.PostgresURL(b)
+		benchReply(b, f)
+	})
+}
+
+// BenchmarkHistoryCommand answers /notebook history through the real
+// binary from a SQLite store of 1 000 000 entries (20 000 with -short).
+func BenchmarkHistoryCommand(b *testing.B) {
+	bs := binaries(b)
+	b.ResetTimer()
+	r, err := HistoryLatency(context.Background(), bs, b.TempDir(), size(20_000, 1_000_000), 100, size(10, 200), size(2, 20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(ms(r.Channel.P(0.5)), "channel-p50-ms")
+	b.ReportMetric(ms(r.Channel.P(0.99)), "channel-p99-ms")
+	b.ReportMetric(ms(r.Notebook.P(0.5)), "notebook-p50-ms")
+	b.ReportMetric(ms(r.Notebook.P(0.99)), "notebook-p99-ms")
+	b.ReportMetric(ms(r.Quiet.P(0.5)), "quiet-p50-ms")
+	b.ReportMetric(ms(r.Seed), "seed-ms")
 }
 
 func BenchmarkStartup(b *testing.B) {
@@ -111,15 +168,38 @@ func BenchmarkStartup(b *testing.B) {
 }
 
 func BenchmarkWatcherReal(b *testing.B) {
-	bs := binaries(b)
+	benchWatcher(b, Fleet{Bot: binaries(b).LeasebotBot()})
+}
+
+// BenchmarkWatcherRealPostgres is BenchmarkWatcherReal with the store on
+// PostgreSQL: the leader's cycle.
+func BenchmarkWatcherRealPostgres(b *testing.B) {
+	benchWatcher(b, Fleet{Bot: binaries(b).LeasebotBot(), DatabaseURL: storetest.PostgresURL(b)})
+}
+
+func benchWatcher(b *testing.B, f Fleet) {
 	b.ResetTimer()
-	r, err := WatcherReal(context.Background(), bs.LeasebotBot(), b.TempDir(), size(500, 10000), 200, size(0, 3))
+	interval := time.Duration(size(1, 5)) * time.Second
+	r, err := WatcherReal(context.Background(), f, b.TempDir(), size(500, 10000), 200, size(1, 3), interval)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(r.Requests[0]), "requests/cycle")
 	if len(r.CPU) > 0 {
 		b.ReportMetric(ms(r.CPU.P(0.5)), "cpu-ms/cycle")
+	}
+	if len(r.Ops) > 0 {
+		var ops, writes float64
+		for _, o := range r.Ops {
+			writes += StoreWrites(o)
+			for op, n := range o {
+				if !Leadership[op] {
+					ops += n
+				}
+			}
+		}
+		b.ReportMetric(ops/float64(len(r.Ops)), "store-ops/cycle")
+		b.ReportMetric(writes/float64(len(r.Ops)), "store-writes/cycle")
 	}
 	b.ReportMetric(ms(r.FirstCPU), "first-cycle-cpu-ms")
 	b.ReportMetric(r.RSS, "rss-MB")

@@ -59,11 +59,13 @@ func checkOnce(s *slackfake.Server, envs []*slackfake.Envelope, answered bool) e
 }
 
 // own is the end-to-end time of one command minus the time its notebook's
-// requests spent inside the simulator handler.
+// requests, between sent and at, spent inside the simulator handler.
 func (w *World) own(id string, sent, at time.Time) (own, fake time.Duration, spans []Span) {
-	spans = w.Timer.Spans(id)
-	for _, s := range spans {
-		fake += s.End.Sub(s.Start)
+	for _, s := range w.Timer.Spans(id) {
+		if !s.Start.Before(sent) && !s.End.After(at) {
+			spans = append(spans, s)
+			fake += s.End.Sub(s.Start)
+		}
 	}
 	return at.Sub(sent) - fake, fake, spans
 }
@@ -198,28 +200,79 @@ type ReplyResult struct {
 	Tail        Dist          // end of the renew → reply received
 	Ack         Dist          // ack latency under this load
 	Rate        float64       // commands per second
-	CPU         time.Duration // bot process CPU per command
+	CPU         time.Duration // bot processes' CPU per command
 	Conns       float64       // new TCP connections to ModelArts per command
 	FakeCPU     time.Duration // this process's CPU (the fakes and the driver) per command
 	Bot         string
+	// Store is the store operations per command during the measurement:
+	// how many of each and their mean time (leasebot's metrics; empty
+	// for a bot without them).
+	Store string
+}
+
+// Fleet is how the bot under test runs: Replicas processes of Bot (0 means
+// one), each with a SQLite store of its own, or all on the PostgreSQL
+// database DatabaseURL names.
+type Fleet struct {
+	Bot         Bot
+	Replicas    int
+	DatabaseURL string
+}
+
+// Name describes the fleet for the table: "leasebot", "leasebot on
+// PostgreSQL", "3 leasebot replicas on PostgreSQL".
+func (f Fleet) Name() string {
+	s := f.Bot.Name
+	if f.Replicas > 1 {
+		s = fmt.Sprintf("%d %s replicas", f.Replicas, s)
+	}
+	if f.DatabaseURL != "" {
+		s += " on PostgreSQL"
+	}
+	return s
+}
+
+// start runs the fleet on w and waits for all its Socket Mode connections.
+func (f Fleet) start(w *World, dir string) ([]*Proc, error) {
+	w.DatabaseURL = f.DatabaseURL
+	return w.StartBots(dir, f.Bot, max(1, f.Replicas))
+}
+
+// cpu is the CPU time all of ps have used.
+func cpu(ps []*Proc) time.Duration {
+	var d time.Duration
+	for _, p := range ps {
+		d += p.CPU()
+	}
+	return d
+}
+
+// stderrs is the tail of every process's stderr.
+func stderrs(ps []*Proc) string {
+	var b strings.Builder
+	for i, p := range ps {
+		fmt.Fprintf(&b, "--- process %d:\n%s\n", i+1, tail(p.Stderr(), 3000/len(ps)))
+	}
+	return b.String()
 }
 
 // ReplyLatency keeps inflight `extend` commands outstanding (closed loop:
 // each answer lets the next command go) until n have been answered, each
 // ModelArts call taking latency on average. Each command extends its own
 // notebook, so its simulator requests (get, renew) are found by notebook ID
-// and their time is subtracted from its end-to-end time.
-func ReplyLatency(ctx context.Context, bot Bot, dir string, n, inflight int, latency time.Duration) (*ReplyResult, error) {
+// and their time is subtracted from its end-to-end time. With several
+// replicas the fake Slack spreads the commands over their connections.
+func ReplyLatency(ctx context.Context, f Fleet, dir string, n, inflight int, latency time.Duration) (*ReplyResult, error) {
 	w, err := NewWorld(dir, WorldOptions{Notebooks: n + inflight, Latency: latency})
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	lb, err := w.StartBot(dir, bot)
+	procs, err := f.start(w, dir)
 	if err != nil {
 		return nil, err
 	}
-	res := &ReplyResult{N: n, InFlight: inflight, Latency: latency, Bot: bot.Name}
+	res := &ReplyResult{N: n, InFlight: inflight, Latency: latency, Bot: f.Name()}
 	type sample struct {
 		env  *slackfake.Envelope
 		ack  time.Duration
@@ -258,9 +311,23 @@ func ReplyLatency(ctx context.Context, bot Bot, dir string, n, inflight int, lat
 		return time.Since(start)
 	}
 	drive(0, int64(inflight)) // warm-up: connections to the simulator and Slack
-	cpu0, conns0, self0 := lb.CPU(), w.SimConnections(), SelfCPU()
+	var st0 map[string]OpStat
+	if f.Bot.Admin {
+		if st0, err = StoreTimesOf(procs); err != nil {
+			return nil, errors.Join(err, stopAll(procs...))
+		}
+	}
+	cpu0, conns0, self0 := cpu(procs), w.SimConnections(), SelfCPU()
 	took := drive(int64(inflight), int64(n+inflight))
-	res.CPU = (lb.CPU() - cpu0) / time.Duration(n)
+	res.CPU = (cpu(procs) - cpu0) / time.Duration(n)
+	if f.Bot.Admin {
+		time.Sleep(100 * time.Millisecond) // the background work after each reply (the home view check)
+		st, err := StoreTimesOf(procs)
+		if err != nil {
+			return nil, errors.Join(err, stopAll(procs...))
+		}
+		res.Store = StoreSummary(st, st0, n)
+	}
 	res.FakeCPU = (SelfCPU() - self0) / time.Duration(n)
 	res.Conns = float64(w.SimConnections()-conns0) / float64(n)
 	res.Rate = float64(n) / took.Seconds()
@@ -283,46 +350,59 @@ func ReplyLatency(ctx context.Context, bot Bot, dir string, n, inflight int, lat
 			errs = append(errs, fmt.Errorf("notebook %s: %d ModelArts requests, want get and renew", s.id, len(spans)))
 		}
 	}
-	errs = append(errs, ctx.Err(), checkOnce(w.Slack, envs, true), stopAll(lb))
+	errs = append(errs, ctx.Err(), checkOnce(w.Slack, envs, true), stopAll(procs...))
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%w\nleasebot stderr:\n%s", err, tail(lb.Stderr(), 3000))
+		return nil, fmt.Errorf("%w\nleasebot stderr:\n%s", err, stderrs(procs))
 	}
 	return res, nil
 }
 
 // ---- 3. Burst ----------------------------------------------------------------
 
-// BurstResult is figure 3.
+// BurstResult is figure 3, and with several replicas figure 8.
 type BurstResult struct {
-	N          int
-	Over       time.Duration // the commands are sent evenly over this time
-	Latency    time.Duration // mean simulated ModelArts time per call
-	SendSpan   time.Duration // first to last envelope actually written
-	Ack, Reply Dist
-	AckedIn3s  int // acked, within Slack's deadline
-	Answered   int // exactly one reply
-	Extended   int // answered with the in-channel success message
-	Renewed    int // renew requests the simulator served
-	Problems   []string
+	Fleet       string
+	N           int
+	Over        time.Duration // the commands are sent evenly over this time
+	Latency     time.Duration // mean simulated ModelArts time per call
+	SendSpan    time.Duration // first to last envelope actually written
+	Ack, Reply  Dist          // every delivery's ack (redeliveries included); first reply
+	Redelivered int           // envelopes sent a second time, on another connection
+	AckedIn3s   int           // commands whose every delivery was acked once, within Slack's deadline
+	Answered    int           // exactly one reply
+	Extended    int           // answered with the in-channel success message
+	Renewed     int           // renew requests the simulator served
+	Once        int           // commands whose notebook got exactly one renew
+	PerConn     []int         // deliveries per Socket Mode connection, by Conn.ID
+	Problems    []string
 }
 
 // Burst sends n `extend` commands evenly over `over`, each for its own
-// notebook, and checks every one is acked within 3s, acked once, answered
-// once, with no Socket Mode violation.
-func Burst(ctx context.Context, bins *Binaries, dir string, n int, over, latency time.Duration) (*BurstResult, error) {
+// notebook, to the fleet, and redelivers a fraction of them (0 ≤ redeliver
+// ≤ 1, every ⌈1/redeliver⌉-th command) on another connection, as Slack
+// does when an ack is late, 0 to 1½ mean ModelArts times after the first
+// delivery. It checks that every delivery is acked
+// exactly once within 3 s, that every command is answered exactly once
+// (response_url posts per envelope) and carried out exactly once (renew
+// requests per notebook in the simulator's log), with no Socket Mode
+// violation.
+func Burst(ctx context.Context, f Fleet, dir string, n int, over, latency time.Duration, redeliver float64) (*BurstResult, error) {
 	w, err := NewWorld(dir, WorldOptions{Notebooks: n, Latency: latency})
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	lb, err := w.StartLeasebot(dir, bins.Leasebot)
+	procs, err := f.start(w, dir)
 	if err != nil {
 		return nil, err
 	}
-	res := &BurstResult{N: n, Over: over, Latency: latency}
+	res := &BurstResult{Fleet: f.Name(), N: n, Over: over, Latency: latency}
+	every := 0
+	if redeliver > 0 {
+		every = int(1/redeliver + 0.999999)
+	}
 	envs := make([]*slackfake.Envelope, n)
-	acks := make([]slackfake.Ack, n)
-	acked := make([]bool, n)
+	again := make([]*slackfake.Envelope, n)
 	resps := make([]slackfake.Response, n)
 	answered := make([]bool, n)
 	var wg sync.WaitGroup
@@ -333,7 +413,17 @@ func Burst(ctx context.Context, bins *Binaries, dir string, n int, over, latency
 		}
 		envs[i] = w.Slack.SlashCommand(User, Channel, Extend(w.IDs[i]))
 		wg.Go(func() {
-			acks[i], acked[i] = envs[i].WaitAck(ackWait + time.Second)
+			if every > 0 && i%every == every/2 {
+				// The second delivery races the first: at once, or while
+				// the first replica is inside ModelArts (0, ½, 1 or 1½
+				// times the mean ModelArts time after it).
+				time.Sleep(time.Duration(i/every%4) * latency / 2)
+				again[i] = w.Slack.Redeliver(envs[i])
+			}
+			envs[i].WaitAck(ackWait + time.Second)
+			if again[i] != nil {
+				again[i].WaitAck(ackWait + time.Second)
+			}
 			resps[i], answered[i] = w.Slack.WaitResponse(envs[i], replyWait)
 		})
 	}
@@ -346,6 +436,16 @@ func Burst(ctx context.Context, bins *Binaries, dir string, n int, over, latency
 	for _, r := range w.Slack.Responses() {
 		replies[r.EnvelopeID]++
 	}
+	renews := map[string]int{}
+	for _, r := range w.Sim.Requests() {
+		if r.Route == simulator.RouteRenew {
+			res.Renewed++
+			p := strings.Split(strings.Trim(r.Path, "/"), "/")
+			if len(p) > 3 {
+				renews[p[3]]++
+			}
+		}
+	}
 	problem := func(format string, args ...any) {
 		if len(res.Problems) < 10 {
 			res.Problems = append(res.Problems, fmt.Sprintf(format, args...))
@@ -356,18 +456,35 @@ func Burst(ctx context.Context, bins *Binaries, dir string, n int, over, latency
 			problem("command %d never sent", i)
 			continue
 		}
-		switch {
-		case !acked[i]:
-			problem("command %d not acked", i)
-		case acks[i].Latency > ackWait:
-			problem("command %d acked after %v", i, acks[i].Latency)
-		case w.Slack.Acks(e.ID) != 1:
-			problem("command %d acked %d times", i, w.Slack.Acks(e.ID))
-		default:
-			res.AckedIn3s++
+		ds := w.Slack.Deliveries(e.ID)
+		if again[i] != nil {
+			res.Redelivered++
+			if len(ds) != 2 || ds[0].Conn == ds[1].Conn {
+				problem("command %d: redelivered, but %d deliveries", i, len(ds))
+			}
 		}
-		if acked[i] {
-			res.Ack = append(res.Ack, acks[i].Latency)
+		ok := len(ds) > 0
+		for _, d := range ds {
+			for _, a := range d.Acks {
+				res.Ack = append(res.Ack, a.Latency)
+			}
+			switch {
+			case len(d.Acks) != 1:
+				problem("command %d: delivery %d on connection %d acked %d times", i, d.Attempt, d.Conn, len(d.Acks))
+				ok = false
+			case d.Acks[0].Latency > ackWait:
+				problem("command %d: delivery %d acked after %v", i, d.Attempt, d.Acks[0].Latency)
+				ok = false
+			}
+			for len(res.PerConn) < d.Conn {
+				res.PerConn = append(res.PerConn, 0)
+			}
+			if d.Conn > 0 {
+				res.PerConn[d.Conn-1]++
+			}
+		}
+		if ok {
+			res.AckedIn3s++
 		}
 		if answered[i] {
 			res.Reply = append(res.Reply, resps[i].At.Sub(e.Sent))
@@ -382,19 +499,23 @@ func Burst(ctx context.Context, bins *Binaries, dir string, n int, over, latency
 		} else {
 			problem("command %d answered %d times", i, replies[e.ID])
 		}
+		if renews[w.IDs[i]] == 1 {
+			res.Once++
+		} else {
+			problem("command %d carried out %d times (renews of its notebook)", i, renews[w.IDs[i]])
+		}
 	}
 	for _, v := range w.Slack.Violations() {
 		problem("violation: %s", v)
 	}
-	res.Renewed = w.Sim.Count(simulator.RouteRenew)
 	if res.Renewed != n {
 		problem("the simulator served %d renews for %d commands", res.Renewed, n)
 	}
-	if err := errors.Join(ctx.Err(), stopAll(lb)); err != nil {
+	if err := errors.Join(ctx.Err(), stopAll(procs...)); err != nil {
 		return nil, err
 	}
 	if len(res.Problems) > 0 {
-		return res, fmt.Errorf("burst: %s\nleasebot stderr:\n%s", strings.Join(res.Problems, "; "), tail(lb.Stderr(), 3000))
+		return res, fmt.Errorf("burst: %s\nleasebot stderr:\n%s", strings.Join(res.Problems, "; "), stderrs(procs))
 	}
 	return res, nil
 }
@@ -442,7 +563,11 @@ func Startup(ctx context.Context, bins *Binaries, dir string, runs int) (*Startu
 		lbFirst := i%2 == 0
 		for k := range 2 {
 			if (k == 0) == lbFirst {
-				d, err := once(w.Slack, bins.Leasebot, w.Env(), "run", "-config", w.Config)
+				config, _, err := w.ConfigFile() // a fresh store each time
+				if err != nil {
+					return nil, err
+				}
+				d, err := once(w.Slack, bins.Leasebot, w.Env(), "run", "-config", config)
 				if err != nil {
 					return nil, err
 				}

@@ -1,12 +1,16 @@
 // Package bench measures leasebot against its floors: ack latency
 // against a bare slack-go Socket Mode client, reply latency with the fakes'
 // own time taken out, a burst of slash commands, the watcher cycle at 10 000
-// notebooks, and start-up time and binary size.
+// notebooks, start-up time and binary size; and, since leasebot keeps its
+// state in a store, the same reply latency on SQLite and PostgreSQL,
+// /notebook history on a million entries, the store operations of a
+// watcher cycle, and several replicas on one PostgreSQL database carrying
+// out every command exactly once.
 //
 // Everything runs through the real binary (built here, as released with
 // CGO_ENABLED=0 -trimpath -ldflags "-s -w" for full runs) as a subprocess,
 // configured the way an operator would (run -config FILE and the documented
-// environment variables), against bot/slackfake and lease/simulator served
+// environment variables), against bot/slackchat/slackfake and lease/simulator served
 // from this process. The floor is the program in bench/floor, built the
 // same way; bench/variant is leasebot's wiring with knobs, for what-ifs.
 // Only WatcherOwn runs the command core in this process, on purpose: it
@@ -61,7 +65,9 @@ type Binaries struct {
 // ReleaseFlags are the release build flags (with CGO_ENABLED=0).
 var ReleaseFlags = []string{"-trimpath", "-ldflags", "-s -w"}
 
-// ModuleRoot is the directory holding leasebot's go.mod.
+// ModuleRoot is the directory holding leasebot's go.mod: the module this
+// process was started in (go env GOMOD), or the nearest directory above it
+// whose go.mod is leasebot's, since bench is a module of its own.
 func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -69,9 +75,29 @@ func ModuleRoot() (string, error) {
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the leasebot module")
+		return "", errors.New("not inside the leasebot module or its bench module")
 	}
-	return filepath.Dir(mod), nil
+	for dir := filepath.Dir(mod); ; {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && modulePath(b) == "github.com/leasebot/leasebot" {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of github.com/leasebot/leasebot at or above %s", filepath.Dir(mod))
+		}
+		dir = parent
+	}
+}
+
+// modulePath is the module path a go.mod declares.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
 }
 
 // Build builds leasebot (the module root), bench/floor and bench/variant
@@ -85,13 +111,17 @@ func Build(dir string, release bool, env ...string) (*Binaries, error) {
 		return nil, err
 	}
 	b := &Binaries{Dir: dir, Leasebot: filepath.Join(dir, "leasebot"), Floor: filepath.Join(dir, "floor"), Variant: filepath.Join(dir, "variant")}
-	for _, t := range []struct{ out, pkg string }{{b.Leasebot, "."}, {b.Floor, "./bench/floor"}, {b.Variant, "./bench/variant"}} {
+	// leasebot from its module; the floor and the variant from the bench
+	// module, which replaces leasebot with this checkout.
+	for _, t := range []struct{ out, dir, pkg string }{
+		{b.Leasebot, root, "."}, {b.Floor, filepath.Join(root, "bench"), "./floor"}, {b.Variant, filepath.Join(root, "bench"), "./variant"},
+	} {
 		args := []string{"build"}
 		if release {
 			args = append(args, ReleaseFlags...)
 		}
 		cmd := exec.Command("go", append(args, "-o", t.out, t.pkg)...)
-		cmd.Dir = root
+		cmd.Dir = t.dir
 		cmd.Env = append(os.Environ(), env...)
 		if release {
 			cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
@@ -115,6 +145,8 @@ func Build(dir string, release bool, env ...string) (*Binaries, error) {
 
 // Proc is a running leasebot or floor process.
 type Proc struct {
+	admin   bool   // started with -listen 127.0.0.1:0
+	addr    string // the admin listener's address, once read from the log
 	cmd     *exec.Cmd
 	Started time.Time // just before fork/exec
 	stderr  string    // path of the captured stderr
@@ -266,13 +298,24 @@ func (t *SimTimer) Spans(id string) []Span {
 	return s
 }
 
-// World is a fake Slack, a ModelArts simulator and a config file for them.
+// World is a fake Slack, a ModelArts simulator and the leasebot config for
+// them. Every leasebot process gets a config file of its own (ConfigFile),
+// naming a fresh SQLite store, unless DatabaseURL puts them on PostgreSQL.
 type World struct {
-	Slack  *slackfake.Server
-	Sim    *simulator.Server
-	Timer  *SimTimer
-	Config string   // path of the leasebot config
-	IDs    []string // notebook IDs, in creation order
+	Slack *slackfake.Server
+	Sim   *simulator.Server
+	Timer *SimTimer
+	IDs   []string // notebook IDs, in creation order
+	Names []string // their names
+	// DatabaseURL, when set, is given to leasebot as LEASEBOT_DATABASE_URL,
+	// which puts its store on PostgreSQL instead of the config's SQLite file.
+	DatabaseURL string
+	// SQLite, when set, is the store file of the next leasebot started (a
+	// store seeded beforehand); it is used once, then fresh files again.
+	SQLite string
+	body   []byte // the config without its store section
+	dir    string
+	files  atomic.Int64
 	srv    *httptest.Server
 	conns  atomic.Int64
 }
@@ -295,14 +338,16 @@ type WorldOptions struct {
 	// that concurrent commands do not march in lock-step.
 	Latency      time.Duration
 	PollInterval time.Duration // default 1h
+	// Extra is YAML added to the channels section (channels of its own,
+	// indented by two spaces).
+	Extra string
 }
 
 // NewWorld builds a world; its config file goes into dir.
 func NewWorld(dir string, o WorldOptions) (*World, error) {
 	w := &World{Slack: slackfake.New(slackfake.Options{AppToken: AppToken, BotToken: BotToken})}
 	w.Slack.AddUser(User, "alice", "Europe/Berlin")
-	var names []string
-	w.Sim, w.IDs, names = newSim(o)
+	w.Sim, w.IDs, w.Names = newSim(o)
 	w.Timer = &SimTimer{h: w.Sim, latency: o.Latency, spans: map[string][]Span{}}
 	w.srv = httptest.NewUnstartedServer(w.Timer)
 	w.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -311,12 +356,27 @@ func NewWorld(dir string, o WorldOptions) (*World, error) {
 		}
 	}
 	w.srv.Start()
-	w.Config = filepath.Join(dir, fmt.Sprintf("leasebot-%d.yml", time.Now().UnixNano()))
-	if err := os.WriteFile(w.Config, configText(w.srv.URL, w.Sim.ProjectID(), o, w.IDs, names), 0o600); err != nil {
-		w.Close()
-		return nil, err
-	}
+	w.body, w.dir = configText(w.srv.URL, w.Sim.ProjectID(), o, w.IDs, w.Names), dir
 	return w, nil
+}
+
+// ConfigFile writes a config file for one leasebot process: the world's
+// config and a store section naming a SQLite file of its own in the
+// world's directory (or w.SQLite, once), since a SQLite store serves one
+// process. It returns the config's path and the store's.
+func (w *World) ConfigFile() (config, db string, err error) {
+	n := w.files.Add(1)
+	prefix := filepath.Join(w.dir, fmt.Sprintf("leasebot-%d-%d", time.Now().UnixNano(), n))
+	db = prefix + ".db"
+	if w.SQLite != "" {
+		db, w.SQLite = w.SQLite, ""
+	}
+	config = prefix + ".yml"
+	text := fmt.Appendf(slices.Clone(w.body), "store:\n  path: %s\n", db)
+	if err := os.WriteFile(config, text, 0o600); err != nil {
+		return "", "", fmt.Errorf("write a leasebot config: %w", err)
+	}
+	return config, db, nil
 }
 
 // newSim returns a simulator holding o.Notebooks running notebooks, with
@@ -350,6 +410,7 @@ func configText(endpoint, projectID string, o WorldOptions, ids, names []string)
 	if o.Channels == 0 {
 		fmt.Fprintf(&b, "  %s:\n    users: [%s]\n    notebooks: [\"*\"]\n", Channel, User)
 	}
+	b.WriteString(o.Extra)
 	for c := range o.Channels { // the mix of bot/bench_test.go's bigWorld
 		fmt.Fprintf(&b, "  C%05d:\n    users: [%s]\n", c, User)
 		switch {
@@ -368,7 +429,11 @@ func configText(endpoint, projectID string, o WorldOptions, ids, names []string)
 
 // Env is the environment leasebot and the floor read (see the README).
 func (w *World) Env() []string {
-	return SlackEnv(w.Slack, append([]string{"MODELARTS_AK=" + AK, "MODELARTS_SK=" + SK}, ExtraEnv...)...)
+	env := []string{"MODELARTS_AK=" + AK, "MODELARTS_SK=" + SK}
+	if w.DatabaseURL != "" {
+		env = append(env, "LEASEBOT_DATABASE_URL="+w.DatabaseURL)
+	}
+	return SlackEnv(w.Slack, append(env, ExtraEnv...)...)
 }
 
 // ExtraEnv is added to leasebot's environment (diagnostics: GOGC=off,
@@ -385,35 +450,67 @@ type Bot struct {
 	Name string
 	Bin  string
 	Args []string // before -config FILE
+	// Admin: the bot takes -listen and serves /metrics there (leasebot run
+	// does; bench/variant does not).
+	Admin bool
 }
 
 // LeasebotBot is `leasebot run -config FILE`.
-func (b *Binaries) LeasebotBot() Bot { return Bot{"leasebot", b.Leasebot, []string{"run"}} }
+func (b *Binaries) LeasebotBot() Bot { return Bot{"leasebot", b.Leasebot, []string{"run"}, true} }
 
 // VariantBot is bench/variant with the given pool size and idle connections.
 func (b *Binaries) VariantBot(workers, idleConns int) Bot {
 	return Bot{fmt.Sprintf("variant -workers %d -idle-conns %d", workers, idleConns), b.Variant,
-		[]string{"-workers", strconv.Itoa(workers), "-idle-conns", strconv.Itoa(idleConns)}}
+		[]string{"-workers", strconv.Itoa(workers), "-idle-conns", strconv.Itoa(idleConns)}, false}
 }
 
 // StartLeasebot runs leasebot on the world and waits for its Socket Mode
 // connection.
 func (w *World) StartLeasebot(dir, bin string) (*Proc, error) {
-	return w.StartBot(dir, Bot{"leasebot", bin, []string{"run"}})
+	return w.StartBot(dir, Bot{"leasebot", bin, []string{"run"}, true})
 }
 
 // StartBot runs bot on the world and waits for its Socket Mode connection.
+// A bot with an admin listener gets -listen 127.0.0.1:0; Proc.Metrics reads it.
 func (w *World) StartBot(dir string, bot Bot) (*Proc, error) {
-	n := w.Slack.Connections()
-	p, err := Start(dir, bot.Bin, w.Env(), append(slices.Clone(bot.Args), "-config", w.Config)...)
+	ps, err := w.StartBots(dir, bot, 1)
 	if err != nil {
 		return nil, err
 	}
-	if !w.Slack.WaitConnected(n+1, 15*time.Second) {
-		_ = p.Stop()
-		return nil, fmt.Errorf("%s never connected to the fake Slack; stderr:\n%s", bot.Name, tail(p.Stderr(), 2000))
+	return ps[0], nil
+}
+
+// StartBots runs n processes of bot on the world (replicas: they share a
+// store only through DatabaseURL) and waits until n more Socket Mode
+// connections are live.
+func (w *World) StartBots(dir string, bot Bot, n int) ([]*Proc, error) {
+	live := w.Slack.LiveConnections()
+	var ps []*Proc
+	for range n {
+		config, _, err := w.ConfigFile()
+		if err != nil {
+			return nil, errors.Join(err, stopAll(ps...))
+		}
+		args := slices.Clone(bot.Args)
+		if bot.Admin {
+			args = append(args, "-listen", "127.0.0.1:0")
+		}
+		p, err := Start(dir, bot.Bin, w.Env(), append(args, "-config", config)...)
+		if err != nil {
+			return nil, errors.Join(err, stopAll(ps...))
+		}
+		p.admin = bot.Admin
+		ps = append(ps, p)
 	}
-	return p, nil
+	if !w.Slack.WaitLive(live+n, 20*time.Second) {
+		var logs []string
+		for _, p := range ps {
+			logs = append(logs, tail(p.Stderr(), 2000))
+		}
+		return nil, errors.Join(fmt.Errorf("%d of %d %s processes connected to the fake Slack within 20s; stderr:\n%s",
+			w.Slack.LiveConnections()-live, n, bot.Name, strings.Join(logs, "\n---\n")), stopAll(ps...))
+	}
+	return ps, nil
 }
 
 // Close stops the fakes.
@@ -442,4 +539,45 @@ func waitCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// BuildAt builds leasebot as released from the commit rev of the checkout
+// it is in (git archive into dir/src, then go build), for a same-run
+// comparison with an earlier leasebot; it returns the binary's path.
+func BuildAt(dir, rev string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "src-"+rev)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.Command("git", "-C", root, "archive", rev)
+	extract := exec.Command("tar", "-x", "-C", src)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	extract.Stdin = pipe
+	if err := extract.Start(); err != nil {
+		return "", fmt.Errorf("tar: %w", err)
+	}
+	var stderr strings.Builder
+	archive.Stderr = &stderr
+	if err := archive.Run(); err != nil {
+		_ = extract.Wait()
+		return "", fmt.Errorf("git archive %s: %w\n%s", rev, err, stderr.String())
+	}
+	if err := extract.Wait(); err != nil {
+		return "", fmt.Errorf("tar: %w", err)
+	}
+	bin := filepath.Join(dir, "leasebot-"+rev)
+	cmd := exec.Command("go", append(append([]string{"build"}, ReleaseFlags...), "-o", bin, ".")...)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build at %s: %w\n%s", rev, err, out)
+	}
+	return bin, nil
 }

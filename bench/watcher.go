@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -32,6 +33,7 @@ import (
 // serves the listing from this process, so the process's CPU is leasebot's
 // alone.
 type WatcherResult struct {
+	Fleet               string
 	Notebooks, Channels int
 	Requests            []int // list requests in each cycle, the first included
 	Want                int   // ⌈Notebooks/50⌉
@@ -41,6 +43,23 @@ type WatcherResult struct {
 	Fetch               Dist // first → last page request of each steady cycle (simulator-bound)
 	RSS, PeakRSS        float64
 	Warnings            int // chat.postMessage calls (all in the first cycle)
+	// Store operations (leasebot_store_operations_total by op) in each
+	// steady cycle, from the end of the one before to the end of this
+	// one, and the chat.postMessage and chat.update calls in the same
+	// span; nil for a bot without metrics.
+	Ops     []map[string]float64
+	Changes []int
+}
+
+// StoreWrites counts the writes among ops (see Writes), leadership left out.
+func StoreWrites(ops map[string]float64) float64 {
+	var n float64
+	for op, v := range ops {
+		if Writes[op] {
+			n += v
+		}
+	}
+	return n
 }
 
 // settled waits until p's CPU time grows by less than 2 ms in 100 ms, or 10 s.
@@ -57,18 +76,21 @@ func settled(p *Proc) time.Duration {
 	return prev
 }
 
-// WatcherReal runs leasebot on notebooks running notebooks and channels
-// channels with poll_interval 5s, and measures its CPU time over steady
-// cycles after the first (0: only the first cycle, which also posts the
-// warnings and overlaps start-up).
-func WatcherReal(ctx context.Context, bot Bot, dir string, notebooks, channels, cycles int) (*WatcherResult, error) {
-	o := WorldOptions{Notebooks: notebooks, Channels: channels, PollInterval: 5 * time.Second}
+// WatcherReal runs the fleet's bot (one process: the leader) on notebooks
+// running notebooks and channels channels polling every interval, and
+// measures its CPU time over steady cycles after the first (0: only the
+// first cycle, which also posts the warnings and overlaps start-up). Stop
+// times lie on whole minutes from the world's creation, so no threshold is
+// crossed and nothing changes in the cycles measured within its first
+// minute: a steady cycle must then write nothing to the store.
+func WatcherReal(ctx context.Context, f Fleet, dir string, notebooks, channels, cycles int, interval time.Duration) (*WatcherResult, error) {
+	o := WorldOptions{Notebooks: notebooks, Channels: channels, PollInterval: interval}
 	w, err := NewWorld(dir, o)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	res := &WatcherResult{Notebooks: notebooks, Channels: channels, Want: (notebooks + 49) / 50}
+	res := &WatcherResult{Fleet: f.Name(), Notebooks: notebooks, Channels: channels, Want: (notebooks + 49) / 50}
 	lists := func() int { return w.Sim.Count(simulator.RouteList) }
 	waitFor := func(n int) error {
 		deadline := time.Now().Add(30 * time.Second)
@@ -82,17 +104,27 @@ func WatcherReal(ctx context.Context, bot Bot, dir string, notebooks, channels, 
 		}
 		return nil
 	}
-	lb, err := w.StartBot(dir, bot)
+	f.Replicas = 1
+	procs, err := f.start(w, dir)
 	if err != nil {
 		return nil, err
 	}
+	lb := procs[0]
 	fail := func(err error) (*WatcherResult, error) {
 		return nil, fmt.Errorf("%w\nleasebot stderr:\n%s", errors.Join(err, stopAll(lb)), tail(lb.Stderr(), 3000))
 	}
+	changes := func() int { return w.Slack.Calls("chat.postMessage") + w.Slack.Calls("chat.update") }
+	var ops0 map[string]float64
 	if err := waitFor(res.Want); err != nil {
 		return fail(err)
 	}
 	res.FirstCPU = settled(lb)
+	ch0 := changes()
+	if f.Bot.Admin {
+		if ops0, err = lb.StoreOps(); err != nil {
+			return fail(err)
+		}
+	}
 	for j := 1; j <= cycles; j++ {
 		if err := waitFor(j*res.Want + 1); err != nil {
 			return fail(err)
@@ -102,13 +134,26 @@ func WatcherReal(ctx context.Context, bot Bot, dir string, notebooks, channels, 
 			return fail(err)
 		}
 		res.CPU = append(res.CPU, settled(lb)-c0)
+		ch := changes()
+		res.Changes = append(res.Changes, ch-ch0)
+		ch0 = ch
+		if f.Bot.Admin {
+			ops, err := lb.StoreOps()
+			if err != nil {
+				return fail(err)
+			}
+			res.Ops = append(res.Ops, OpsDiff(ops, ops0))
+			ops0 = ops
+		}
 	}
 	res.RSS, res.PeakRSS = lb.Memory()
 	if err := stopAll(lb); err != nil {
 		return fail(err)
 	}
 
-	// Split the list requests into cycles at gaps of over a second.
+	// Split the list requests into cycles where a listing starts again
+	// from offset 0 (gaps in time would merge cycles that follow each
+	// other closely on a slow machine).
 	var last time.Time
 	var first time.Time
 	for _, r := range w.Sim.Requests() {
@@ -116,7 +161,8 @@ func WatcherReal(ctx context.Context, bot Bot, dir string, notebooks, channels, 
 		case simulator.RouteGet, simulator.RouteLease:
 			res.PerNotebook++
 		case simulator.RouteList:
-			if last.IsZero() || r.Time.Sub(last) > time.Second {
+			q, _ := url.ParseQuery(r.Query)
+			if last.IsZero() || q.Get("offset") == "0" || q.Get("offset") == "" {
 				if len(res.Requests) > 1 {
 					res.Fetch = append(res.Fetch, last.Sub(first))
 				}
@@ -142,6 +188,11 @@ func WatcherReal(ctx context.Context, bot Bot, dir string, notebooks, channels, 
 	}
 	if res.Warnings == 0 {
 		errs = append(errs, errors.New("no warning posted: the fixture is wrong"))
+	}
+	for j, ops := range res.Ops {
+		if res.Changes[j] == 0 && StoreWrites(ops) > 0 {
+			errs = append(errs, fmt.Errorf("steady cycle %d changed nothing in the chat but wrote to the store: %v", j+1, ops))
+		}
 	}
 	return res, errors.Join(errs...)
 }
