@@ -47,8 +47,8 @@ type dialect interface {
 // "lock_notebook" (the wait), "unlock_notebook", and so on.
 type DB struct {
 	d       dialect
-	w       *sql.DB // writes and transactions (SQLite: one connection)
-	r       *sql.DB // reads (SQLite: a pool of read-only connections; PostgreSQL: w)
+	w       *pool // writes and transactions (SQLite: one connection)
+	r       *pool // reads (SQLite: a pool of read-only connections; PostgreSQL: w)
 	now     func() time.Time
 	observe func(op string, err error, took time.Duration)
 	locks   notebookLocks
@@ -86,7 +86,13 @@ func Open(ctx context.Context, o Options) (db *DB, err error) {
 	if err != nil {
 		return nil, err
 	}
-	db = &DB{d: d, w: w, r: r, now: now, observe: o.Observe}
+	prepare := o.URL == "" // SQLite's driver does not cache statements itself
+	wp := newPool(w, prepare)
+	rp := wp
+	if r != w {
+		rp = newPool(r, prepare)
+	}
+	db = &DB{d: d, w: wp, r: rp, now: now, observe: o.Observe}
 	if err := db.migrate(ctx); err != nil {
 		db.closeAll()
 		return nil, err
@@ -166,22 +172,24 @@ func fromMS(v int64) time.Time {
 func dur(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 
 // inTx runs fn in a write transaction.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+func (db *DB) inTx(ctx context.Context, fn func(tx tx) error) error {
+	t, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	defer t.Rollback()
+	if err := fn(tx{t, db.w}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	err = t.Commit()
+	db.w.prepareMissed(ctx)
+	return err
 }
 
 // Info describes the store and the schema version it is at.
 func (db *DB) Info(ctx context.Context) (info Info, err error) {
 	defer db.report("info", time.Now(), &err)
-	v, err := schemaVersion(ctx, db.r)
+	v, err := schemaVersion(ctx, db.r.DB)
 	if err != nil {
 		return Info{}, db.fail(ctx, "info", err)
 	}
@@ -342,7 +350,7 @@ func anyRow(rows *sql.Rows) (bool, error) {
 // known, then locks its row (a no-op update: PostgreSQL takes a row lock,
 // SQLite already writes alone) so that every change to its copies and
 // outcome is serialized. It reports whether the warning is open.
-func ensureWarning(ctx context.Context, tx *sql.Tx, notebook string, stop time.Time, name string, now int64) (open bool, err error) {
+func ensureWarning(ctx context.Context, tx tx, notebook string, stop time.Time, name string, now int64) (open bool, err error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO warnings (notebook, stop_ms, name, created_ms) VALUES ($1, $2, $3, $4)
 ON CONFLICT (notebook, stop_ms) DO NOTHING`, notebook, ms(stop), name, now); err != nil {
 		return false, err
@@ -358,7 +366,7 @@ WHERE notebook = $1 AND stop_ms = $2 RETURNING outcome`, notebook, ms(stop), nam
 func (db *DB) ClaimWarningPost(ctx context.Context, p WarningPost) (won bool, err error) {
 	defer db.report("claim_warning_post", time.Now(), &err)
 	what := fmt.Sprintf("claim warning post %s@%d for %s", p.Notebook, ms(p.Stop), p.Target)
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx tx) error {
 		won = false
 		open, err := ensureWarning(ctx, tx, p.Notebook, p.Stop, p.Name, db.now().UnixMilli())
 		if err != nil || !open {
@@ -423,7 +431,7 @@ func (db *DB) AddWarningCopy(ctx context.Context, notebook string, stop time.Tim
 	if p.Ref == "" {
 		return db.fail(ctx, what, errors.New("the copy has no message reference"))
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx tx) error {
 		if _, err := ensureWarning(ctx, tx, notebook, stop, name, db.now().UnixMilli()); err != nil {
 			return err
 		}
@@ -509,7 +517,7 @@ func scanWarnings(rows *sql.Rows) ([]Warning, error) {
 func (db *DB) EnsureWarning(ctx context.Context, notebook string, stop time.Time, name string) (Warning, error) {
 	err := func() (err error) {
 		defer db.report("ensure_warning", time.Now(), &err)
-		err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err = db.inTx(ctx, func(tx tx) error {
 			_, err := ensureWarning(ctx, tx, notebook, stop, name, db.now().UnixMilli())
 			return err
 		})
@@ -571,7 +579,7 @@ WHERE w.outcome = '' AND w.stop_ms > $1`, ms(since))
 func (db *DB) ImportWarnings(ctx context.Context, ws []Warning) (err error) {
 	defer db.report("import_warnings", time.Now(), &err)
 	now := db.now().UnixMilli()
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx tx) error {
 		for _, w := range ws {
 			res, err := tx.ExecContext(ctx, `INSERT INTO warnings (notebook, stop_ms, name, outcome, by_user, amount_ms, new_stop_ms, created_ms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (notebook, stop_ms) DO NOTHING`,
@@ -602,7 +610,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`, w.Notebook, ms(w.Stop), p.Target, p.Threshold.
 type Tx struct {
 	db  *DB
 	ctx context.Context
-	tx  *sql.Tx
+	tx  tx
 }
 
 // Update runs fn in one transaction and commits it if fn returns nil; fn's
@@ -620,11 +628,13 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&Tx{db: db, ctx: ctx, tx: sqlTx}); err != nil {
+	if err := fn(&Tx{db: db, ctx: ctx, tx: tx{sqlTx, db.w}}); err != nil {
 		return err
 	}
 	done = true
-	return db.fail(ctx, "update: commit", sqlTx.Commit())
+	err = db.fail(ctx, "update: commit", sqlTx.Commit())
+	db.w.prepareMissed(ctx)
+	return err
 }
 
 const historyCols = `id, at_ms, user_id, channel, via, notebook, notebook_name, verb, requested,
