@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/leasebot/leasebot/bot/access"
 	"github.com/leasebot/leasebot/bot/config"
@@ -82,6 +83,12 @@ type Bot struct {
 	// (notebook, stop, target) -> smallest threshold, sparing the store a
 	// question per notebook per cycle.
 	claimed sync.Map
+	// homes remembers who has a home view to refresh: yes for good (a
+	// home view once opened stays), no for homeNoTTL (it may be opened on
+	// another replica meanwhile). Without it every change would ask the
+	// store.
+	homes       *gocache.Cache
+	homeLookups singleflight.Group
 
 	// life ends when the Bot closes; background work (watching a started
 	// notebook) runs on it and is waited for by Close.
@@ -157,6 +164,7 @@ func New(o Options) *Bot {
 		now:           o.Now,
 		listings:      gocache.New(o.ListTTL, time.Minute),
 		store:         o.Store,
+		homes:         gocache.New(homeNoTTL, time.Minute),
 	}
 }
 

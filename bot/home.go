@@ -9,6 +9,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/duration"
 	"github.com/leasebot/leasebot/lease"
+	gocache "github.com/patrickmn/go-cache"
 )
 
 // Action ID of the Start button in the home view.
@@ -90,6 +91,7 @@ func (b *Bot) homeOpened(ctx context.Context, e Event) {
 	if err := b.store.HomeOpened(ctx, e.User); err != nil {
 		b.log.Warn("recording an opened home view failed", "user", e.User, "err", err)
 	}
+	b.homes.Set(e.User, true, gocache.NoExpiration)
 	b.publishHome(ctx, e.User)
 }
 
@@ -100,7 +102,7 @@ func (b *Bot) refreshHome(user string) {
 		return
 	}
 	b.background(func(ctx context.Context) {
-		if opened, err := b.store.HasHome(ctx, user); err != nil || !opened {
+		if !b.hasHome(ctx, user) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -108,6 +110,35 @@ func (b *Bot) refreshHome(user string) {
 		b.forget() // the view must show the change just made
 		b.publishHome(ctx, user)
 	})
+}
+
+// homeNoTTL is how long "has no home view" is believed before the store is
+// asked again: a person who opens the home view on another replica sees
+// it built fresh, and their changes refresh it at most this much later.
+const homeNoTTL = 30 * time.Second
+
+// hasHome reports whether user has a home view to refresh. Concurrent
+// questions about one person share one store look-up.
+func (b *Bot) hasHome(ctx context.Context, user string) bool {
+	if v, ok := b.homes.Get(user); ok {
+		return v.(bool)
+	}
+	v, err, _ := b.homeLookups.Do(user, func() (any, error) {
+		if v, ok := b.homes.Get(user); ok {
+			return v, nil
+		}
+		opened, err := b.store.HasHome(ctx, user)
+		if err != nil {
+			return false, err // asked again next time
+		}
+		ttl := homeNoTTL
+		if opened {
+			ttl = gocache.NoExpiration
+		}
+		b.homes.Set(user, opened, ttl)
+		return opened, nil
+	})
+	return err == nil && v.(bool)
 }
 
 // clickStart starts one of the clicker's own stopped notebooks from the

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
+	"github.com/leasebot/leasebot/store"
 )
 
 const startStopConfig = `modelarts:
@@ -336,5 +338,76 @@ channels:
 	}
 	if r := dm("U0ALICE", "list"); !strings.Contains(r.Text.String(), "alice-solo") || strings.Contains(r.Text.String(), "bobs") {
 		t.Errorf("an owner's list in a DM: %q", r.Text)
+	}
+}
+
+// countingStore counts the questions asked of HasHome.
+type countingStore struct {
+	store.API
+	hasHome atomic.Int64
+}
+
+func (s *countingStore) HasHome(ctx context.Context, user string) (bool, error) {
+	s.hasHome.Add(1)
+	return s.API.HasHome(ctx, user)
+}
+
+// Refreshing home views after changes asks the store once per person, not
+// once per change: a home once opened stays, and one never opened is
+// believed closed for a while.
+func TestHomeRefreshAsksTheStoreOnce(t *testing.T) {
+	const cfg = `modelarts:
+  endpoint: %[1]s
+  project_id: %[2]s
+defaults:
+  extend_buttons: [1h]
+channels:
+  C0TEAM:
+    users: [U0ALICE, U0BOB]
+    notebooks: ["*"]
+`
+	w := newWorldWith(t, cfg)
+	hc := &homeChat{recChat: w.chat, homes: map[string][]bot.Home{}}
+	cs := &countingStore{API: w.opts.Store}
+	w.opts.Chat, w.opts.Store = hc, cs
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	nb := w.addRunning("team-x", 3*time.Hour)
+	extend := func(user string) {
+		w.bot.Handle(context.Background(), bot.Event{Kind: bot.CommandEvent, User: user, Channel: "C0TEAM", Text: "extend " + nb.ID + " 1h"})
+	}
+	waitHomes := func(user string, want int) {
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, n := hc.last(user); n >= want {
+				return
+			}
+		}
+		_, n := hc.last(user)
+		t.Fatalf("%s: %d home views published, want %d", user, n, want)
+	}
+
+	for range 3 {
+		extend("U0BOB") // never opened the home view
+	}
+	w.bot.Close() // waits for the background refreshes
+	if got := cs.hasHome.Load(); got != 1 {
+		t.Errorf("three changes by someone without a home view asked the store %d times, want 1", got)
+	}
+	if _, n := hc.last("U0BOB"); n != 0 {
+		t.Errorf("%d home views published for someone who never opened it", n)
+	}
+
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	w.bot.Handle(context.Background(), bot.Event{Kind: bot.HomeOpenedEvent, User: "U0ALICE", Surface: bot.InHome})
+	waitHomes("U0ALICE", 1)
+	asked := cs.hasHome.Load()
+	for i := range 3 {
+		extend("U0ALICE")
+		waitHomes("U0ALICE", 2+i)
+	}
+	if got := cs.hasHome.Load() - asked; got != 0 {
+		t.Errorf("changes by someone whose home view is open asked the store %d times, want 0", got)
 	}
 }
