@@ -13,8 +13,12 @@ import (
 // back `history` without a notebook searches for this channel's notebooks.
 const (
 	defaultHistoryCount = 10
-	historyBatch        = 200
 	historyScanLimit    = 20_000
+	// historyFirstBatch and historyMaxBatch bound the pages read while
+	// searching: small first, as a busy channel finds its entries at once,
+	// then four times larger each time, so a quiet one needs few queries.
+	historyFirstBatch = 50
+	historyMaxBatch   = 2_000
 )
 
 func (b *Bot) history(ctx context.Context, r *request) result {
@@ -79,8 +83,10 @@ func (b *Bot) historyHere(ctx context.Context, r *request, n int) ([]store.Entry
 	}
 	var out []store.Entry
 	var before int64
-	for scanned := 0; scanned < historyScanLimit; {
-		batch, err := b.store.History(ctx, store.HistoryQuery{Before: before, Limit: historyBatch})
+	size := max(historyFirstBatch, 2*n)
+	for scanned := 0; scanned < historyScanLimit; size = min(4*size, historyMaxBatch) {
+		size = min(size, historyScanLimit-scanned)
+		batch, err := b.store.History(ctx, store.HistoryQuery{Before: before, Limit: size})
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +97,7 @@ func (b *Bot) historyHere(ctx context.Context, r *request, n int) ([]store.Entry
 				}
 			}
 		}
-		if len(batch) < historyBatch {
+		if len(batch) < size {
 			break
 		}
 		scanned += len(batch)
