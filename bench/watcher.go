@@ -213,7 +213,7 @@ type OwnResult struct {
 	// pages and notebooks (per cycle):
 	Decode     time.Duration // json.Unmarshal of every page into lease.Notebook, as the lease client does
 	DecodeSlim time.Duration // the same into only the fields the watcher reads (id, name, status, lease, tags)
-	Match      time.Duration // acl.Index.Channels for every running notebook, as Poll does
+	Match      time.Duration // access.Index.Channels for every running notebook, as Poll does
 	MatchNear  time.Duration // the same for only the notebooks inside some channel's largest warn_before
 	Near       int           // how many notebooks that is
 }
