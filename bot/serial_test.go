@@ -19,11 +19,24 @@ import (
 // and project ID filled in with %[1]s and %[2]s).
 func newWorldWith(t *testing.T, cfgText string) *world {
 	t.Helper()
+	return newWorldSim(t, cfgText, simulator.Options{}, true, nil)
+}
+
+// newWorldSim builds a world from cfgText (formatted with the simulator's
+// URL and project) on a simulator with so, on a fake clock or real time,
+// with the core's options adjusted by tune before it is built.
+func newWorldSim(t *testing.T, cfgText string, so simulator.Options, fakeClock bool, tune func(*bot.Options)) *world {
+	t.Helper()
 	clk := &clock{t: time.Now().Truncate(time.Second)}
-	sim := simulator.New(simulator.Options{AK: "AK", SK: "SK", Now: clk.Now})
+	var now func() time.Time
+	if fakeClock {
+		now = clk.Now
+	}
+	so.AK, so.SK, so.Now = "AK", "SK", now
+	sim := simulator.New(so)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK", Now: clk.Now}, Now: clk.Now, RetryBudget: 3 * time.Second})
+	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK", Now: now}, Now: now, RetryBudget: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +45,10 @@ func newWorldWith(t *testing.T, cfgText string) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), Now: clk.Now}
+	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), Now: now}
+	if tune != nil {
+		tune(&w.opts)
+	}
 	w.bot = bot.New(w.opts)
 	return w
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/bot"
-	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
 	"github.com/leasebot/leasebot/store"
@@ -34,21 +32,9 @@ channels:
 // and stop notebooks, and whose core watches starts quickly.
 func newStartWorld(t *testing.T, transition time.Duration) *world {
 	t.Helper()
-	clk := &clock{t: time.Now().Truncate(time.Second)}
-	sim := simulator.New(simulator.Options{AK: "AK", SK: "SK", Transition: transition})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client, err := lease.New(lease.Config{Endpoint: srv.URL, ProjectID: sim.ProjectID(), Auth: &lease.AKSK{AK: "AK", SK: "SK"}, RetryBudget: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(startStopConfig, srv.URL, sim.ProjectID())), "test.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{clk: clk, sim: sim, chat: &recChat{}}
-	w.opts = bot.Options{Config: cfg, Leases: client, Chat: w.chat, Store: testStore(t), StartPoll: 20 * time.Millisecond, StartWatch: 5 * time.Second}
-	w.bot = bot.New(w.opts)
+	w := newWorldSim(t, startStopConfig, simulator.Options{Transition: transition}, false, func(o *bot.Options) {
+		o.StartPoll, o.StartWatch = 20*time.Millisecond, 5*time.Second
+	})
 	t.Cleanup(w.bot.Close)
 	return w
 }
