@@ -304,7 +304,7 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 		}
 		got, rerr := c.readBack(ctx, id, asked)
 		if rerr != nil {
-			return time.Time{}, unknownRenewal(id, err, rerr)
+			return time.Time{}, unknownOutcome(opRenew, id, err, rerr)
 		}
 		return got, nil
 	}
@@ -318,9 +318,9 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 	case l.CreateAt == 0 && !errors.Is(rerr, errUnbelievable):
 		return asked, nil // a 204: ModelArts accepted the duration; only the read failed
 	case l.CreateAt == 0:
-		return time.Time{}, unknownRenewal(id, nil, rerr)
+		return time.Time{}, unknownOutcome(opRenew, id, nil, rerr)
 	}
-	return time.Time{}, unknownRenewal(id, fmt.Errorf("ModelArts reported stop time %s, not the %s asked for", stamp(l.StopTime()), stamp(asked)), rerr)
+	return time.Time{}, unknownOutcome(opRenew, id, fmt.Errorf("ModelArts reported stop time %s, not the %s asked for", stamp(l.StopTime()), stamp(asked)), rerr)
 }
 
 const opRenew = "renew lease"
@@ -368,13 +368,13 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// unknownRenewal is the KindUnknown error of a renewal that may or may not
-// have been applied. cause is why the answer is doubtful, check what the
-// read-back found. The kinds of both are kept out of the error chain, so
+// unknownOutcome is the KindUnknown error of a change (op) that may or may
+// not have been applied. cause is why the answer is doubtful, check what a
+// read-back found (nil if none was made). The kinds of both are kept out of the error chain, so
 // that errors.Is matches ErrUnknown and not, say, ErrUnavailable; a context
 // error stays in it, so callers can still tell a cancellation.
-func unknownRenewal(id string, cause, check error) *Error {
-	e := &Error{Kind: KindUnknown, Op: opRenew, ID: id}
+func unknownOutcome(op, id string, cause, check error) *Error {
+	e := &Error{Kind: KindUnknown, Op: op, ID: id}
 	var ce *Error
 	if errors.As(cause, &ce) {
 		e.Status, e.Code, e.Message, cause = ce.Status, ce.Code, ce.Message, ce.Err
@@ -383,6 +383,8 @@ func unknownRenewal(id string, cause, check error) *Error {
 	switch {
 	case cause == nil:
 		e.Err = check
+	case check == nil:
+		e.Err = cause
 	case errors.As(cause, &inner):
 		e.Err = fmt.Errorf("%v; %w", cause, check)
 	default:
@@ -397,22 +399,39 @@ func unknownRenewal(id string, cause, check error) *Error {
 // retried only on answers that say the request was not processed (429, 503)
 // or when no connection was made. The notebook returned is usually STARTING;
 // poll Get until it is RUNNING or START_FAILED (see Notebook.FailReason).
+// Like Renew, it returns KindUnknown, never a plain failure, when the start
+// may have happened but the answer does not say: ctx ended after a request
+// was sent, a request got no answer or a 504, or a 2xx could not be read.
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
 		d = min(max(d, MinDuration), MaxDuration)
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
-	var nb Notebook
-	err := c.simple(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed}, &nb)
-	return nb, err
+	return c.change(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed})
 }
 
-// Stop stops a RUNNING notebook, retried like Start.
+// Stop stops a RUNNING notebook, retried like Start, and like it returns
+// KindUnknown when the stop may have happened but the answer does not say.
 func (c *Client) Stop(ctx context.Context, id string) (Notebook, error) {
+	return c.change(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject(), retry: retryUnprocessed})
+}
+
+// change runs a start or a stop and turns a failure whose effect is in
+// doubt into KindUnknown.
+func (c *Client) change(ctx context.Context, cl call) (Notebook, error) {
 	var nb Notebook
-	err := c.simple(ctx, call{name: "stop", op: "stop notebook", id: id, method: http.MethodPost, path: "/stop", body: emptyObject(), retry: retryUnprocessed}, &nb)
-	return nb, err
+	var oc outcome
+	cl.track = &oc
+	err := c.simple(ctx, cl, &nb)
+	if err == nil || !oc.unsure && !(oc.reached && ctx.Err() != nil) {
+		return nb, err
+	}
+	switch KindOf(err) {
+	case KindNotRunning, KindNotFound, KindBusy, KindOutOfRange:
+		return nb, err // ModelArts answered: it refused
+	}
+	return Notebook{}, unknownOutcome(cl.op, cl.id, err, nil)
 }
 
 // emptyObject is the body of start and stop: the API defines none, but some

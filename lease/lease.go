@@ -183,8 +183,9 @@ const (
 	KindConfig
 	// KindUnknown is a change that may or may not have been applied: the
 	// request was sent but no answer says what happened, and reading the
-	// notebook back did not settle it. Only Renew returns it; the caller
-	// should read the notebook again before it tells anyone a stop time.
+	// notebook back did not settle it. Renew, Start and Stop return it; the
+	// caller should read the notebook again before it tells anyone a stop
+	// time or a status.
 	KindUnknown
 )
 

@@ -178,3 +178,75 @@ func TestRenewOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestStartStopOutcome checks that Start and Stop, like Renew, never report
+// a plain failure for a change that may have been made.
+func TestStartStopOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		start      bool // Start a stopped notebook; else Stop a running one
+		front      intercept
+		fault      *simulator.Fault
+		ctxTimeout time.Duration
+		kind       lease.Kind // KindOther with ok
+		ok         bool
+	}{
+		{name: "start answered", start: true, ok: true},
+		{name: "stop answered", ok: true},
+		{name: "start applied, caller's deadline passes in flight", start: true, front: applyThenHang, ctxTimeout: 300 * time.Millisecond, kind: lease.KindUnknown},
+		{name: "stop applied, caller's deadline passes in flight", front: applyThenHang, ctxTimeout: 300 * time.Millisecond, kind: lease.KindUnknown},
+		{name: "start applied, 2xx that cannot be read", start: true, front: applyThenAnswer(200, `{"id":`), kind: lease.KindUnknown},
+		{name: "stop applied, gateway timeout", front: applyThenAnswer(504, `{"error_code":"APIG.0201","error_msg":"Backend timeout."}`), kind: lease.KindUnknown},
+		{name: "start refused with 500: nothing made", start: true, fault: &simulator.Fault{Route: simulator.RouteStart, Status: 500}, kind: lease.KindUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			route := "/stop"
+			if tc.start {
+				route = "/start"
+			}
+			f := setup(t, with{
+				cfg: func(_ *fixture, c *lease.Config) { c.RetryBudget = time.Second },
+				front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+					if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, route) && tc.front != nil {
+						tc.front(w, r, next)
+						return
+					}
+					next.ServeHTTP(w, r)
+				},
+			})
+			var nb lease.Notebook
+			if tc.start {
+				nb = f.sim.Add(lease.Notebook{Status: lease.StatusStopped})
+			} else {
+				nb = f.sim.AddRunning("nb", 3*time.Hour)
+			}
+			if tc.fault != nil {
+				f.sim.Inject(*tc.fault)
+			}
+			ctx := context.Background()
+			if tc.ctxTimeout != 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.ctxTimeout)
+				defer cancel()
+			}
+			var err error
+			if tc.start {
+				_, err = f.c.Start(ctx, nb.ID, 2*time.Hour)
+			} else {
+				_, err = f.c.Stop(ctx, nb.ID)
+			}
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if k := lease.KindOf(err); k != tc.kind {
+				t.Errorf("err = %v (kind %v), want kind %v", err, k, tc.kind)
+			}
+			if tc.kind == lease.KindUnknown && errors.Is(err, lease.ErrUnavailable) {
+				t.Errorf("an outcome-unknown error also matches unavailable: %v", err)
+			}
+		})
+	}
+}
