@@ -174,7 +174,9 @@ func (b *Bot) Handle(ctx context.Context, e Event) (reply *Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("handler panicked", "kind", e.Kind, "user", e.User, "channel", e.Channel, "panic", fmt.Sprint(p))
-			reply = &Reply{Message: ephemeral(Text{}.Plain("Something went wrong inside leasebot; nothing was changed. The error is logged; please tell an admin."))}
+			// The panic may have come after a change was made: say so.
+			reply = &Reply{Message: ephemeral(Text{}.Plain("Something went wrong inside leasebot, and I cannot tell whether anything changed; see ").
+				Code("/notebook status").Plain(". The error is logged; please tell an admin."))}
 		}
 	}()
 	switch e.Kind {

@@ -206,3 +206,30 @@ func TestUnreadableTimeZoneIsSaid(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// panickyLeases renews for real, then panics, as a bug after a change would.
+type panickyLeases struct{ bot.Leases }
+
+func (p panickyLeases) Renew(ctx context.Context, id string, stop time.Time) (time.Time, error) {
+	p.Leases.Renew(ctx, id, stop)
+	panic("after the renewal")
+}
+
+// A panic after a change never answers "nothing was changed", and the bot
+// keeps serving.
+func TestPanicAfterAChangeDoesNotClaimNothingChanged(t *testing.T) {
+	w := newWorld(t)
+	nb := w.addRunning("panicky", 2*time.Hour)
+	real := w.opts.Leases
+	w.opts.Leases = panickyLeases{real}
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	r := command(w.bot, "U0ALICE", "C0ML", "extend "+nb.ID+" 1h")
+	text := r.Text.String()
+	if strings.Contains(strings.ToLower(text), "nothing was changed") || !strings.Contains(text, "cannot tell whether anything changed") {
+		t.Errorf("after a panic following a renewal the reply is %q", text)
+	}
+	if r := command(w.bot, "U0ALICE", "C0ML", "status "+nb.ID); !strings.Contains(r.Text.String(), nb.ID) && !strings.Contains(r.Text.String(), "panicky") {
+		t.Errorf("the bot does not serve after a panic: %q", r.Text)
+	}
+}
