@@ -176,13 +176,12 @@ func (b *Bot) renewKeeps(ctx context.Context, running []lease.Notebook) {
 }
 
 // renewIfShort renews a kept notebook whose lease runs out within an hour
-// plus a poll interval, unless its lease already ends with the keep.
+// plus a poll interval, unless its lease already ends with the keep. It
+// decides twice: on the listing, and again on a fresh read under the
+// notebook's lock, so that a renewal made meanwhile (by a change, or by a
+// leader whose cycle overran) is not made again.
 func (b *Bot) renewIfShort(ctx context.Context, nb lease.Notebook, k store.Keep, now time.Time) {
-	stop := nb.StopTime()
-	if stop.IsZero() || !nb.Lease.IsTiming() || !stop.Before(k.Until.Add(-time.Minute)) {
-		return
-	}
-	if stop.Sub(now) >= lease.MinDuration+b.cfg.Defaults.PollInterval {
+	if !b.keepShort(nb, k, now) {
 		return
 	}
 	unlock, err := b.locks.LockNotebook(ctx, nb.ID)
@@ -192,13 +191,23 @@ func (b *Bot) renewIfShort(ctx context.Context, nb lease.Notebook, k store.Keep,
 	}
 	defer unlock()
 	fresh, err := b.leases.Get(ctx, nb.ID)
-	if err != nil || !fresh.Running() {
+	if err != nil || !fresh.Running() || !b.keepShort(fresh, k, b.now()) {
 		return // looked at again next cycle
 	}
-	if cur, ok, err := b.store.Keep(ctx, nb.ID); err != nil || !ok || !cur.Until.Equal(k.Until) {
+	if cur, ok, err := b.store.Keep(ctx, nb.ID); err != nil || !ok || !cur.Set.Equal(k.Set) || !cur.Until.Equal(k.Until) {
 		return // ended or changed meanwhile
 	}
 	b.renewKeep(ctx, fresh, k)
+}
+
+// keepShort reports whether kept nb needs a renewal now: its lease is
+// scheduled, ends before the keep, and within an hour plus a poll interval.
+func (b *Bot) keepShort(nb lease.Notebook, k store.Keep, now time.Time) bool {
+	stop := nb.StopTime()
+	if stop.IsZero() || !nb.Lease.IsTiming() || !stop.Before(k.Until.Add(-time.Minute)) {
+		return false
+	}
+	return stop.Sub(now) < lease.MinDuration+b.cfg.Defaults.PollInterval
 }
 
 // renewKeep renews a kept notebook's lease to the earlier of the keep's
@@ -246,8 +255,8 @@ func (b *Bot) endKeep(ctx context.Context, k store.Keep, verb, outcome string, t
 	var had bool
 	if err := b.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		if had, err = tx.EndKeep(k.Notebook); err != nil || !had {
-			return err
+		if had, err = tx.EndKeepSet(k.Notebook, k.Set); err != nil || !had {
+			return err // ended, or set again, meanwhile
 		}
 		return tx.AddHistory(&entry)
 	}); err != nil || !had {

@@ -171,7 +171,7 @@ func TestKeepRefusals(t *testing.T) {
 func TestKeptNotebookStoppingAndFailingRenewals(t *testing.T) {
 	w := newWorldWith(t, keepConfig)
 	nb := w.addRunning("fragile", 3*time.Hour)
-	until := w.clk.Now().Add(5 * 24 * time.Hour).Truncate(time.Minute)
+	until := w.clk.Now().Add(6*24*time.Hour + 20*time.Hour).Truncate(time.Minute) // past the 72h a renewal gives
 	command(w.bot, "U0ALICE", "C0ML", "keep fragile until "+until.UTC().Format("2006-01-02 15:04"))
 	w.clk.Advance(w.stop(t, nb.ID).Sub(w.clk.Now()) - 50*time.Minute)
 	w.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Status: 500, Times: 100})
@@ -208,4 +208,38 @@ func TestKeptNotebookStoppingAndFailingRenewals(t *testing.T) {
 		t.Error("the channel was not told that a kept notebook stopped")
 	}
 	_ = bot.Usage
+}
+
+// Two leaders whose cycles overlap (one overran its leadership) renew a kept
+// notebook once: the second sees, under the notebook's lock, that the
+// lease is no longer short.
+func TestOverlappingLeadersRenewAKeepOnce(t *testing.T) {
+	w := newWorldWith(t, keepConfig)
+	nb := w.addRunning("overlap", 30*time.Minute)
+	until := w.clk.Now().Add(6*24*time.Hour + 20*time.Hour).Truncate(time.Minute) // past the 72h a renewal gives
+	if r := command(w.bot, "U0ALICE", "C0ML", "keep overlap until "+until.UTC().Format("2006-01-02 15:04")); !r.InChannel {
+		t.Fatalf("keep: %q", r.Text)
+	}
+	// Into the renewal window of the lease the keep set.
+	w.clk.Advance(w.stop(t, nb.ID).Add(-time.Hour - 30*time.Second).Sub(w.clk.Now()))
+	before := w.sim.Count(simulator.RouteRenew)
+	renewsBefore := len(w.entries(t, "keep-renew"))
+	other := bot.New(w.opts) // same store and lock, same ModelArts
+	t.Cleanup(other.Close)
+	w.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Latency: 400 * time.Millisecond, Times: 1})
+	done := make(chan error, 2)
+	for _, b := range []*bot.Bot{w.bot, other} {
+		go func() { done <- b.Poll(context.Background()) }()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.sim.Count(simulator.RouteRenew) - before; n != 1 {
+		t.Errorf("%d renewals of %s by two overlapping leaders, want 1", n, nb.ID)
+	}
+	if n := len(w.entries(t, "keep-renew")) - renewsBefore; n != 1 {
+		t.Errorf("%d keep-renew history entries, want 1", n)
+	}
 }

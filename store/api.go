@@ -253,6 +253,10 @@ type TxAPI interface {
 	SetKeep(k Keep) error
 	// EndKeep deletes the keep of notebook and reports whether there was one.
 	EndKeep(notebook string) (bool, error)
+	// EndKeepSet deletes the keep of notebook only if it is still the one
+	// set at set, and reports whether it did: the leader ends the keep it
+	// read, never one set again meanwhile.
+	EndKeepSet(notebook string, set time.Time) (bool, error)
 	// KeepWarned records that the channel of notebook's keep was told a
 	// renewal failed for stop.
 	KeepWarned(notebook string, stop time.Time) error

@@ -701,6 +701,14 @@ func (t *Tx) EndKeep(notebook string) (ended bool, err error) {
 	return changed(t.db, t.ctx, "end keep "+notebook, res, err)
 }
 
+// EndKeepSet deletes the keep of notebook only if it is still the one set
+// at set (see TxAPI).
+func (t *Tx) EndKeepSet(notebook string, set time.Time) (ended bool, err error) {
+	defer t.db.report("end_keep", time.Now(), &err)
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM keeps WHERE notebook = $1 AND set_ms = $2`, notebook, ms(set))
+	return changed(t.db, t.ctx, "end keep "+notebook, res, err)
+}
+
 // KeepWarned records the stop time a failed renewal was told for; it does
 // nothing if the keep has ended meanwhile.
 func (t *Tx) KeepWarned(notebook string, stop time.Time) (err error) {

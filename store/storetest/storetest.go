@@ -598,6 +598,25 @@ func testKeeps(t *testing.T, db *store.DB) {
 	if _, ok, _ := db.Keep(ctx(t), "a"); ok {
 		t.Error("an ended keep is still there")
 	}
+	// EndKeepSet ends only the keep set at the time it names.
+	again := renewed
+	again.Until, again.Set = at(300), at(5)
+	must(t, db.Update(ctx(t), func(tx *store.Tx) error { return tx.SetKeep(again) }))
+	var stale, current bool
+	must(t, db.Update(ctx(t), func(tx *store.Tx) (err error) {
+		stale, err = tx.EndKeepSet("b", renewed.Set)
+		return err
+	}))
+	if k, ok, _ := db.Keep(ctx(t), "b"); stale || !ok || k != again {
+		t.Errorf("EndKeepSet with the old set time: ended %v, keep now %+v, %v; want the keep set again untouched", stale, k, ok)
+	}
+	must(t, db.Update(ctx(t), func(tx *store.Tx) (err error) {
+		current, err = tx.EndKeepSet("b", again.Set)
+		return err
+	}))
+	if _, ok, _ := db.Keep(ctx(t), "b"); !current || ok {
+		t.Errorf("EndKeepSet with the current set time = %v, keep still there: %v", current, ok)
+	}
 }
 
 func testApprovals(t *testing.T, db *store.DB) {
