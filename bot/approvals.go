@@ -97,6 +97,13 @@ func (b *Bot) clickAsk(ctx context.Context, c *click) result {
 	case !nb.Running():
 		return refuse(nb, "not_running", named(Text{}, nb).Plain(" is "+nb.Status+"; only a running notebook can be extended."))
 	}
+	// Under the notebook's lock, so that a double click (or two replicas)
+	// cannot both find no request and each create one.
+	unlock, err := b.locks.LockNotebook(ctx, nb.ID)
+	if err != nil {
+		return refuse(nb, lockCode(err), lockRefusal(err))
+	}
+	defer unlock()
 	pending, err := b.store.PendingApprovals(ctx)
 	if err != nil {
 		return refuse(nb, "store_unavailable", cannotRecord())

@@ -182,3 +182,51 @@ func TestApprovalDeniedExpiredAndForged(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// slowPending answers PendingApprovals late, after reading them, widening
+// the window between looking for a request and creating one.
+type slowPending struct{ store.API }
+
+func (s slowPending) PendingApprovals(ctx context.Context) ([]store.Approval, error) {
+	as, err := s.API.PendingApprovals(ctx)
+	time.Sleep(50 * time.Millisecond)
+	return as, err
+}
+
+// A double click on "Ask for approval" asks once.
+func TestDoubleClickOnAskForApprovalAsksOnce(t *testing.T) {
+	w := newWorldWith(t, approvalConfig)
+	w.opts.Store = slowPending{w.opts.Store}
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	w.addRunning("big-job", 2*time.Hour)
+	r := command(w.bot, "U0ALICE", "C0ML", "extend big-job 24h")
+	if len(r.Buttons) != 1 {
+		t.Fatalf("no Ask for approval button: %q", r.Text)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: "eph", Action: r.Buttons[0].Action, Value: r.Buttons[0].Value})
+		}()
+	}
+	wg.Wait()
+	pending, err := w.opts.Store.PendingApprovals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Errorf("%d pending requests after a quadruple click, want 1", len(pending))
+	}
+	requested := 0
+	for _, e := range w.entries(t, "approval-request") {
+		if e.Outcome == "requested" {
+			requested++
+		}
+	}
+	if requested != 1 {
+		t.Errorf("%d requests recorded in the history, want 1", requested)
+	}
+}
