@@ -217,7 +217,8 @@ func (b *Bot) copiesNow(ctx context.Context, w store.Warning) []store.Post {
 
 // endWarning records, in one transaction, how a warning ended and the
 // history entry of the change that ended it. It reports whether that was
-// recorded; the change is marked recorded either way it was attempted.
+// recorded; only then is the change marked recorded, so that a failed
+// transaction's history entry is tried again on its own.
 func (b *Bot) endWarning(ctx context.Context, c *click, ch *change, out store.WarningOutcome) bool {
 	entry := b.entry(c.User, c.place(), *ch)
 	err := b.store.Update(ctx, func(tx *store.Tx) error {
@@ -226,11 +227,11 @@ func (b *Bot) endWarning(ctx context.Context, c *click, ch *change, out store.Wa
 		}
 		return tx.AddHistory(&entry)
 	})
-	ch.recorded = true
 	if err != nil {
 		b.log.Error("recording how a warning ended failed", "notebook", out.Notebook, "err", err)
 		return false
 	}
+	ch.recorded = true
 	return true
 }
 

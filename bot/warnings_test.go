@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -498,4 +499,44 @@ func testStore(t testing.TB) *store.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// failingUpdates fails the next n Update calls, as a store that went away
+// for a moment would.
+type failingUpdates struct {
+	store.API
+	n atomic.Int32
+}
+
+func (f *failingUpdates) Update(ctx context.Context, fn func(tx *store.Tx) error) error {
+	if f.n.Add(-1) >= 0 {
+		return fmt.Errorf("the store is unavailable: %w", store.ErrUnavailable)
+	}
+	return f.API.Update(ctx, fn)
+}
+
+// When recording how a warning ended fails after the extension was made,
+// the extension's history entry is still written on its own.
+func TestClickExtensionHistoryKeptWhenEndingTheWarningFails(t *testing.T) {
+	w := newWorld(t)
+	fu := &failingUpdates{API: w.opts.Store}
+	w.opts.Store = fu
+	w.bot = bot.New(w.opts)
+	t.Cleanup(w.bot.Close)
+	nb := w.addRunning("flaky-store", 20*time.Minute)
+	w.poll(t)
+	p := postsIn(w.chat.Posts(), "C0ML")[0]
+	b := button(t, p, "Extend 1h")
+	fu.n.Store(1)
+	press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
+	if n := w.sim.Count(simulator.RouteRenew); n != 1 {
+		t.Fatalf("%d renewals, want 1", n)
+	}
+	es, err := w.opts.Store.History(context.Background(), store.HistoryQuery{Notebooks: []string{nb.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Outcome != "extended" {
+		t.Errorf("history of an extension whose warning could not be ended: %+v, want one extended entry", es)
+	}
 }
