@@ -174,7 +174,8 @@ func TestApprovalEndToEndAndAcrossARestart(t *testing.T) {
 	}
 	var approval map[string]any
 	for _, rec := range h.auditLines() {
-		if rec["verb"] == "approve" {
+		// The double click's refusal may be logged before or after it.
+		if rec["verb"] == "approve" && rec["outcome"] != "refused" {
 			approval = rec
 		}
 	}

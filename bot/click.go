@@ -319,13 +319,8 @@ func (b *Bot) decide(ctx context.Context, c *click, action config.Action, nb lea
 	return b.access.Check(ctx, c.User, c.where, action, nb)
 }
 
-// place names where a click happened, for the audit line.
-func (c *click) place() string {
-	if c.Channel == "" {
-		return "@" + c.User
-	}
-	return c.Channel
-}
+// place names where the button was pressed (see placeOf).
+func (c *click) place() string { return placeOf(c.Event) }
 
 func hasCopy(w store.Warning, ref MessageRef) bool {
 	for _, p := range w.Posts {

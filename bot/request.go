@@ -21,22 +21,26 @@ type request struct {
 	member access.Decision // may the caller use leasebot here at all
 }
 
-// place names where a command was typed, for the audit line and the
-// history: the channel, or "@" and the person for a direct message.
-func (r *request) place() string {
-	if r.Surface != InChannel || r.Channel == "" {
-		return "@" + r.User
+// placeOf names where a command was typed or a button pressed, for the
+// audit line and the history: the channel, or "@" and the person for a
+// direct message or the home view.
+func placeOf(e Event) string {
+	if e.Surface != InChannel || e.Channel == "" {
+		return "@" + e.User
 	}
-	return r.Channel
+	return e.Channel
 }
+
+// place names where the command was typed (see placeOf).
+func (r *request) place() string { return placeOf(r.Event) }
 
 func whereOf(e Event) access.Where {
 	return access.Where{Channel: e.Channel, Direct: e.Surface != InChannel}
 }
 
 // result is what carrying out a command or a click came to: the answer for
-// the person, and, for an attempted change, what the audit line records.
-// One place, finish, turns it into both.
+// the person, and, for an attempted change, what the audit line and the
+// history record.
 type result struct {
 	reply   *Message
 	replace bool
