@@ -133,13 +133,9 @@ func (b *Bot) keepOff(ctx context.Context, r *request) result {
 
 // renewKeeps is the leader's work for keeps: renew the leases that run out
 // soon, end keeps whose time has come, and end (and tell) the keeps of
-// notebooks that stopped anyway.
-func (b *Bot) renewKeeps(ctx context.Context, running []lease.Notebook) {
-	keeps, err := b.store.Keeps(ctx)
-	if err != nil || len(keeps) == 0 {
-		if err != nil {
-			b.log.Warn("reading keeps failed", "err", err)
-		}
+// notebooks that stopped anyway. keeps are the cycle's, read once by Poll.
+func (b *Bot) renewKeeps(ctx context.Context, running []lease.Notebook, keeps map[string]store.Keep) {
+	if len(keeps) == 0 {
 		return
 	}
 	byID := make(map[string]lease.Notebook, len(running))

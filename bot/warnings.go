@@ -68,7 +68,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 	defer cancel()
 	posts, ends := b.diff(ctx, nbs, open, keeps, now)
 	b.deliver(ctx, posts, ends)
-	b.renewKeeps(ctx, nbs)
+	b.renewKeeps(ctx, nbs, keeps)
 	b.expireApprovals(ctx)
 	return nil
 }
