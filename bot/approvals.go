@@ -271,7 +271,7 @@ func (b *Bot) clickApprove(ctx context.Context, c *click) result {
 	if err := b.store.Update(ctx, func(tx *store.Tx) error { return tx.AddHistory(&entry) }); err != nil {
 		b.log.Error("recording an approval in the history failed", "err", err)
 	}
-	return result{ok: true}
+	return result{ok: ch.outcome == "extended"} // the click's metric: was the extension made
 }
 
 func (b *Bot) clickDeny(ctx context.Context, c *click) result {

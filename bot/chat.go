@@ -62,7 +62,7 @@ type Surface uint8
 const (
 	InChannel Surface = iota // a channel: its access list applies
 	InDirect                 // a direct message with the app: only owners manage their own notebooks
-	InHome                   // the app's home view of this person: like a direct message
+	InHome                   // the app's home view of this person: own notebooks, and those of the person's channels
 )
 
 // EventKind says what someone did.
@@ -88,8 +88,8 @@ type Event struct {
 	Text    string // CommandEvent: the words after the command, as the person meant them (unescaped)
 	Action  string // ClickEvent: the button's action ID
 	Value   string // ClickEvent: the button's value, as the core set it (never trusted)
-	Message MessageRef
 	// Message is, for a ClickEvent on a message, the message the button is on.
+	Message MessageRef
 }
 
 // Reply is what the core answers the person who acted.

@@ -8,9 +8,12 @@
 //     groups and the global admins may act; the channel's notebook
 //     selectors say which notebooks it manages (admins: any notebook), and
 //     its actions say what its members may change (admins: everything).
-//   - In a direct message with the app, or its home view, no channel's list
-//     applies: a person may manage only the notebooks they own (the config's
-//     people map names owners), within the owner limits.
+//   - In a direct message with the app no channel's list applies: a person
+//     may manage only the notebooks they own (the config's people map names
+//     owners), within the owner limits.
+//   - In the app's home view (Anywhere) a person may act on their own
+//     notebooks by the owner rule, and on those of the channels whose lists
+//     hold them, as in those channels.
 //   - Everything else is refused: deny by default.
 package access
 
@@ -36,7 +39,8 @@ type Members interface {
 type Where struct {
 	Channel string
 	// Direct: a direct message with the app, or its home view. No channel's
-	// access list applies there; only the owner rule does.
+	// access list applies to Check there, only the owner rule; the home
+	// view's buttons are decided by Anywhere instead.
 	Direct bool
 }
 
