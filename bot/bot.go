@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
@@ -78,7 +79,11 @@ type Bot struct {
 	obs      Observer
 	now      func() time.Time
 	listings *gocache.Cache
-	store    store.API
+	// listLookups lets concurrent misses of the listing share one; listGen
+	// counts changes, so a listing begun before one is not cached.
+	listLookups singleflight.Group
+	listGen     atomic.Int64
+	store       store.API
 	// claimed remembers the warning copies this process knows are claimed,
 	// (notebook, stop, target) -> smallest threshold, sparing the store a
 	// question per notebook per cycle.

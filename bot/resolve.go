@@ -141,18 +141,38 @@ type cachedNotebooks struct {
 }
 
 // cachedListing is listing, with the age of the answer (0 when fetched now).
+// Concurrent misses share one listing; one that began before a change is
+// returned to its callers but not kept.
 func (b *Bot) cachedListing(ctx context.Context) ([]lease.Notebook, time.Duration, error) {
 	if v, ok := b.listings.Get("all"); ok {
 		c := v.(cachedNotebooks)
 		return c.nbs, time.Since(c.at), nil
 	}
-	all, err := b.leases.List(ctx, lease.ListOptions{})
+	v, err, _ := b.listLookups.Do("all", func() (any, error) {
+		gen := b.listGen.Load()
+		// Not cut short by the first caller giving up: others may wait.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
+		defer cancel()
+		all, err := b.leases.List(ctx, lease.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if b.listGen.Load() == gen {
+			b.listings.SetDefault("all", cachedNotebooks{all, time.Now()})
+		}
+		return all, nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	b.listings.SetDefault("all", cachedNotebooks{all, time.Now()})
-	return all, 0, nil
+	return v.([]lease.Notebook), 0, nil
 }
 
+// listTimeout bounds one shared listing.
+const listTimeout = 30 * time.Second
+
 // forget drops the cached listing after a change.
-func (b *Bot) forget() { b.listings.Flush() }
+func (b *Bot) forget() {
+	b.listGen.Add(1)
+	b.listings.Flush()
+}

@@ -233,3 +233,26 @@ func TestPanicAfterAChangeDoesNotClaimNothingChanged(t *testing.T) {
 		t.Errorf("the bot does not serve after a panic: %q", r.Text)
 	}
 }
+
+// Commands that need the listing at the same moment share one: a burst of
+// name look-ups on a cold cache lists once, not once per command.
+func TestConcurrentCommandsShareOneListing(t *testing.T) {
+	w := newWorld(t)
+	w.addRunning("shared-listing", 3*time.Hour)
+	w.sim.Inject(simulator.Fault{Route: simulator.RouteList, Latency: 200 * time.Millisecond, Times: 1})
+	before := w.sim.Count(simulator.RouteList)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := command(w.bot, "U0ALICE", "C0ML", "status shared-listing"); !strings.Contains(r.Text.String(), "shared-listing") {
+				t.Errorf("status: %q", r.Text)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := w.sim.Count(simulator.RouteList) - before; n != 1 {
+		t.Errorf("8 concurrent look-ups listed %d times, want 1", n)
+	}
+}
