@@ -290,6 +290,21 @@ func waitFailed(what string, ctxErr error) error {
 	return &opError{msg: "store: " + what + ": " + ctxErr.Error(), causes: []error{ctxErr}}
 }
 
+// pingTimeout bounds the check that tells a lock wait from a lost database.
+const pingTimeout = 2 * time.Second
+
+// ping reports whether the database answers within pingTimeout; a query
+// connection that does not answer in time counts as unavailable.
+func (db *DB) ping() error {
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	err := db.w.PingContext(ctx)
+	if err != nil && !db.d.unavailable(err) {
+		return nil // it answered, with something else: not the connection
+	}
+	return err
+}
+
 // LockNotebook serializes changes to one notebook. The in-process lock is
 // taken first so that one process waits on the database (PostgreSQL) with
 // at most one connection per notebook.
@@ -304,6 +319,11 @@ func (db *DB) LockNotebook(ctx context.Context, id string) (unlock func(), err e
 	if err != nil {
 		release()
 		if ctx.Err() != nil {
+			// Time ran out: waiting for another holder, or for a database
+			// that no longer answers? A short ping tells them apart.
+			if perr := db.ping(); perr != nil {
+				return nil, db.fail(context.Background(), what, perr)
+			}
 			return nil, waitFailed(what, ctx.Err())
 		}
 		return nil, db.fail(ctx, what, err)

@@ -492,3 +492,32 @@ func TestPostgresTerminatedSessions(t *testing.T) {
 	}
 	again()
 }
+
+// TestPostgresLockWhenTheNetworkHangs: with every packet to the database
+// dropped, a notebook lock that cannot be had is "the store is
+// unavailable", not "another change is taking long".
+func TestPostgresLockWhenTheNetworkHangs(t *testing.T) {
+	u, err := url.Parse(storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := storetest.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	db := openPG(t, u.String())
+	unlock, err := db.LockNotebook(bg(t), "hang/"+u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock() // an idle lock connection, pinged before its next use
+	if _, err := db.Claim(bg(t), "hang/"+u.Host, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p.Freeze()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = db.LockNotebook(ctx, "hang/"+u.Host)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("LockNotebook with the network hanging = %v, want ErrUnavailable", err)
+	}
+	t.Log(err)
+}

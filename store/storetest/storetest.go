@@ -1036,14 +1036,17 @@ func testEnsureWarning(t *testing.T, db *store.DB) {
 
 // Proxy forwards TCP connections to a database: stopping it looks to a
 // client like the database going away, starting it again like it coming
-// back, without touching the shared server. It listens on the same
-// address every time it starts.
+// back, without touching the shared server; freezing it like the network
+// dropping every packet. It listens on the same address every time it
+// starts.
 type Proxy struct {
-	mu     sync.Mutex
-	addr   string
-	target string
-	ln     net.Listener
-	conns  []net.Conn
+	mu      sync.Mutex
+	addr    string
+	target  string
+	ln      net.Listener
+	conns   []net.Conn // client sides, and connections accepted while frozen
+	servers []net.Conn // the database sides
+	frozen  bool
 }
 
 // NewProxy starts a proxy to target (host:port), stopped when t ends.
@@ -1070,7 +1073,7 @@ func (p *Proxy) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
+	p.ln, p.addr, p.frozen = ln, ln.Addr().String(), false
 	p.mu.Unlock()
 	go func() {
 		for {
@@ -1078,18 +1081,47 @@ func (p *Proxy) Start(t testing.TB) {
 			if err != nil {
 				return
 			}
+			p.mu.Lock()
+			frozen := p.frozen
+			if frozen {
+				p.conns = append(p.conns, c) // accepted, never answered
+			}
+			p.mu.Unlock()
+			if frozen {
+				continue
+			}
 			s, err := net.Dial("tcp", p.target)
 			if err != nil {
 				c.Close()
 				continue
 			}
 			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
+			p.conns, p.servers = append(p.conns, c), append(p.servers, s)
 			p.mu.Unlock()
 			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
+			go func() {
+				io.Copy(c, s)
+				p.mu.Lock()
+				frozen := p.frozen
+				p.mu.Unlock()
+				if !frozen {
+					c.Close()
+				}
+			}()
 		}
 	}()
+}
+
+// Freeze stops forwarding without closing anything a client holds: every
+// request from then on, on a connection old or new, gets no answer at all.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+	for _, s := range p.servers {
+		s.Close()
+	}
+	p.servers = nil
 }
 
 // Stop closes the listener and every forwarded connection.
@@ -1099,8 +1131,8 @@ func (p *Proxy) Stop() {
 	if p.ln != nil {
 		p.ln.Close()
 	}
-	for _, c := range p.conns {
+	for _, c := range append(p.conns, p.servers...) {
 		c.Close()
 	}
-	p.conns = nil
+	p.conns, p.servers = nil, nil
 }
