@@ -10,7 +10,8 @@ import (
 // LeaderStore is the part of the store that elects a leader.
 type LeaderStore interface {
 	// TryLead takes or renews leadership for holder until ttl from now
-	// (the database's clock), and reports whether holder leads.
+	// (on PostgreSQL by the database's clock, so replicas agree), and
+	// reports whether holder leads.
 	TryLead(ctx context.Context, holder string, ttl time.Duration) (bool, error)
 	// Resign gives up leadership at once if holder has it.
 	Resign(ctx context.Context, holder string) error

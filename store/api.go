@@ -226,7 +226,8 @@ type API interface {
 	PendingApprovals(ctx context.Context) ([]Approval, error)
 
 	// TryLead takes or renews leadership for holder until ttl from now, by
-	// the database's clock, and reports whether holder leads. It fails over
+	// PostgreSQL's clock, the same for every replica (SQLite, which one
+	// process has open, uses Options.Now), and reports whether holder leads. It fails over
 	// to another holder only after the current one's time ran out.
 	TryLead(ctx context.Context, holder string, ttl time.Duration) (bool, error)
 	// Resign gives up leadership at once if holder has it.

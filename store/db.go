@@ -58,9 +58,10 @@ type DB struct {
 }
 
 // Open opens the store that o names, creating it (SQLite) and bringing its
-// schema up to date. It fails, changing nothing, on a database that is not
-// leasebot's, one whose schema is newer than this build knows, and (SQLite)
-// a file that another process has open.
+// schema up to date. It fails on a schema newer than this build knows and,
+// changing nothing, on a SQLite file that is not leasebot's or that another
+// process has open. On PostgreSQL leasebot's tables go into the database
+// (or the search_path schema) the URL names: give it one of its own.
 func Open(ctx context.Context, o Options) (db *DB, err error) {
 	start := time.Now()
 	if o.Observe != nil {

@@ -53,6 +53,12 @@ type pgDialect struct {
 func openPostgres(ctx context.Context, rawURL string) (dialect, *sql.DB, *sql.DB, error) {
 	d := &pgDialect{rawURL: rawURL}
 	u, uerr := url.Parse(rawURL)
+	if uerr == nil && u.User == nil && strings.Contains(rawURL, "@") {
+		// A password with / ? or # that is not percent-encoded: the rest
+		// would be read as the database name, query or fragment, and
+		// shown wherever the database is named.
+		return nil, nil, nil, errors.New("store: the PostgreSQL URL is not valid: percent-encode any / ? # @ : in its user name and password")
+	}
 	if uerr == nil {
 		if u.User != nil {
 			d.password, _ = u.User.Password()

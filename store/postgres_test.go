@@ -324,6 +324,11 @@ func TestPostgresBadURLs(t *testing.T) {
 		"postgres://u:" + secret + "@[::1/db",
 		"postgresql://u:" + secret + "@127.0.0.1:1/db?sslmode=bogus",
 		"postgres://u:" + secret + "@127.0.0.1:1/db?connect_timeout=soon",
+		// Passwords not percent-encoded: the parts after / ? # are read as
+		// the database, the query or the fragment, the digits as a port.
+		"postgres://u:12345/" + secret + "@127.0.0.1:1/db",
+		"postgres://u:ab?" + secret + "@127.0.0.1:1/db",
+		"postgres://u:ab#" + secret + "@127.0.0.1:1/db",
 	} {
 		_, err := store.Open(context.Background(), store.Options{URL: u})
 		if err == nil {
