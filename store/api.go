@@ -29,6 +29,10 @@ var ErrUnavailable = errors.New("the store is unavailable")
 // serves one process; several replicas share PostgreSQL.
 var ErrInUse = errors.New("the store is in use by another process")
 
+// ErrNoStore is an inspected SQLite file that does not exist yet; the
+// first `leasebot run` creates it.
+var ErrNoStore = errors.New("the store does not exist yet")
+
 // Options say which store to open.
 type Options struct {
 	// URL is a postgres:// or postgresql:// URL; when set, PostgreSQL is used.
@@ -41,6 +45,12 @@ type Options struct {
 	Observe func(op string, err error, took time.Duration)
 	// Now is the clock for rows written by the store itself; default time.Now.
 	Now func() time.Time
+	// Inspect opens an existing store without changing its schema, for
+	// `leasebot check`: a newer leasebot checking a database that running
+	// replicas share must not migrate it under them. A SQLite file that
+	// does not exist is ErrNoStore, not created. Info says how far behind
+	// the schema is.
+	Inspect bool
 }
 
 // Info describes an open store for `leasebot check` and the logs.
@@ -48,6 +58,9 @@ type Info struct {
 	Kind          string // "sqlite" or "postgres"
 	Where         string // the SQLite file, or "host:port/dbname" (never a user or password)
 	SchemaVersion int
+	// Pending is how many migrations this leasebot would apply (only an
+	// inspected store can have any).
+	Pending int
 }
 
 // Entry is one attempted change, with the fields of its audit line.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +55,9 @@ type DB struct {
 	observe func(op string, err error, took time.Duration)
 	locks   notebookLocks
 
+	// inspect: opened to look, not to use (Options.Inspect).
+	inspect bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -80,6 +85,11 @@ func Open(ctx context.Context, o Options) (db *DB, err error) {
 		}
 		d, w, r, err = openPostgres(ctx, o.URL)
 	case o.Path != "":
+		if o.Inspect {
+			if _, serr := os.Stat(o.Path); errors.Is(serr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("store: SQLite file %s: %w; leasebot run creates it", o.Path, ErrNoStore)
+			}
+		}
 		d, w, r, err = openSQLite(ctx, o.Path)
 	default:
 		return nil, errors.New("store: neither a SQLite path nor a PostgreSQL URL was given")
@@ -93,7 +103,10 @@ func Open(ctx context.Context, o Options) (db *DB, err error) {
 	if r != w {
 		rp = newPool(r, prepare)
 	}
-	db = &DB{d: d, w: wp, r: rp, now: now, observe: o.Observe}
+	db = &DB{d: d, w: wp, r: rp, now: now, observe: o.Observe, inspect: o.Inspect}
+	if o.Inspect {
+		return db, nil
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.closeAll()
 		return nil, err
@@ -190,11 +203,31 @@ func (db *DB) inTx(ctx context.Context, fn func(tx tx) error) error {
 // Info describes the store and the schema version it is at.
 func (db *DB) Info(ctx context.Context) (info Info, err error) {
 	defer db.report("info", time.Now(), &err)
-	v, err := schemaVersion(ctx, db.r.DB)
+	var v int
+	if db.inspect {
+		v, err = db.inspectVersion(ctx)
+	} else {
+		v, err = schemaVersion(ctx, db.r.DB)
+	}
 	if err != nil {
 		return Info{}, db.fail(ctx, "info", err)
 	}
-	return Info{Kind: db.d.kind(), Where: db.d.where(), SchemaVersion: v}, nil
+	return Info{Kind: db.d.kind(), Where: db.d.where(), SchemaVersion: v, Pending: max(0, SchemaVersion()-v)}, nil
+}
+
+// inspectVersion reads the schema version of a store that may never have
+// been migrated: in a transaction that is rolled back, so that creating
+// the missing version table (to read 0 from it) changes nothing.
+func (db *DB) inspectVersion(ctx context.Context) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
+		return 0, err
+	}
+	return schemaVersion(ctx, tx)
 }
 
 // Ping checks that the database answers.

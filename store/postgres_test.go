@@ -526,3 +526,39 @@ func TestPostgresLockWhenTheNetworkHangs(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestPostgresInspectChangesNothing: `leasebot check` opens the shared
+// database with Inspect and must not migrate it under running replicas.
+func TestPostgresInspectChangesNothing(t *testing.T) {
+	u := storetest.PostgresURL(t) // a fresh, empty schema
+	db, err := store.Open(bg(t), store.Options{URL: u, Inspect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := db.Info(bg(t))
+	db.Close()
+	if err != nil || info.SchemaVersion != 0 || info.Pending != store.SchemaVersion() {
+		t.Fatalf("Info of an empty database = %+v, %v; want version 0, %d pending", info, err, store.SchemaVersion())
+	}
+	raw, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var tables int
+	if err := raw.QueryRowContext(bg(t), `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("inspecting created %d tables", tables)
+	}
+	openPG(t, u).Close() // migrated by a real open
+	db, err = store.Open(bg(t), store.Options{URL: u, Inspect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if info, err := db.Info(bg(t)); err != nil || info.SchemaVersion != store.SchemaVersion() || info.Pending != 0 {
+		t.Errorf("Info of a migrated database = %+v, %v", info, err)
+	}
+}

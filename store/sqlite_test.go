@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -460,5 +461,30 @@ func TestSQLiteUnavailable(t *testing.T) {
 	}
 	if !bytes.HasPrefix([]byte(err.Error()), []byte("store: claim")) {
 		t.Errorf("error %q lacks its context", err)
+	}
+}
+
+// Inspecting a SQLite file that does not exist neither creates it nor
+// succeeds; inspecting one that does reads its version.
+func TestSQLiteInspect(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leasebot.db")
+	if _, err := store.Open(context.Background(), store.Options{Path: path, Inspect: true}); !errors.Is(err, store.ErrNoStore) {
+		t.Fatalf("inspecting a missing file = %v, want ErrNoStore", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("inspecting created the file: %v", err)
+	}
+	db, err := store.Open(context.Background(), store.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = store.Open(context.Background(), store.Options{Path: path, Inspect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if info, err := db.Info(context.Background()); err != nil || info.SchemaVersion != store.SchemaVersion() || info.Pending != 0 {
+		t.Errorf("Info = %+v, %v", info, err)
 	}
 }
