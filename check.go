@@ -78,10 +78,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	} else {
 		a := slackchat.New(slackchat.Options{AppToken: app, BotToken: bot, APIURL: getenv("SLACK_API_URL")})
 		if team, user, err := a.AuthTest(ctx); err != nil {
-			fmt.Fprintf(stdout, "slack: ERROR: %v\n", err)
+			fmt.Fprintf(stdout, "slack: ERROR: SLACK_BOT_TOKEN: %v\n", err)
 			failed = true
 		} else {
 			fmt.Fprintf(stdout, "slack: OK: bot %s in workspace %s\n", user, team)
+		}
+		if err := a.CheckAppToken(ctx); err != nil {
+			fmt.Fprintf(stdout, "slack: ERROR: SLACK_APP_TOKEN: %v\n", err)
+			failed = true
+		} else {
+			fmt.Fprintln(stdout, "slack: OK: the app-level token opens Socket Mode connections")
 		}
 	}
 	if failed {

@@ -266,6 +266,23 @@ func (a *Adapter) AuthTest(ctx context.Context) (team, user string, err error) {
 	return r.Team, r.User, nil
 }
 
+// CheckAppToken asks Slack for a Socket Mode connection with the app-level
+// token, as Run does when it connects (apps.connections.open), so that
+// `leasebot check` catches a wrong or revoked SLACK_APP_TOKEN that auth.test,
+// which takes the bot token, cannot see. The URL Slack answers with is a
+// one-time credential: it is dropped unused and never logged.
+func (a *Adapter) CheckAppToken(ctx context.Context) error {
+	_, _, err := a.api.StartSocketModeContext(ctx)
+	var se slack.SlackErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return fmt.Errorf("apps.connections.open: %s (check SLACK_APP_TOKEN: the app-level token, xapp-…, with connections:write)", se.Err)
+	}
+	return fmt.Errorf("apps.connections.open: %w", err)
+}
+
 func classify(err error) error {
 	if err == nil {
 		return nil
