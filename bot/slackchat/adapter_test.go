@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,5 +163,40 @@ func TestHomeWithSeveralNotebooks(t *testing.T) {
 		if n := strings.Count(string(m.Blocks), `"action_id"`); n != 3 {
 			t.Errorf("a warning has %d buttons, want 3: %s", n, m.Blocks)
 		}
+	}
+}
+
+// When the drain period runs out, Run cancels the work in flight and waits
+// (briefly) for it to stop before it returns: the caller closes the core and
+// the store right after.
+func TestRunWaitsForCancelledWork(t *testing.T) {
+	s := newFake(t)
+	started := make(chan struct{})
+	var finished atomic.Bool
+	_, stop := startAdapter(t, s, slackchat.Options{Drain: 100 * time.Millisecond}, handlerFunc(func(ctx context.Context, e bot.Event) *bot.Reply {
+		if e.Kind != bot.CommandEvent {
+			return nil
+		}
+		close(started)
+		<-ctx.Done()
+		time.Sleep(500 * time.Millisecond) // letting go of what it holds
+		finished.Store(true)
+		return nil
+	}))
+	s.SlashCommand("U0ALICE", "C0ML", "extend nb-1 1h")
+	select {
+	case <-started:
+	case <-time.After(wait):
+		t.Fatal("the command never reached the handler")
+	}
+	begun := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !finished.Load() {
+		t.Error("Run returned while cancelled work was still running")
+	}
+	if took := time.Since(begun); took > 5*time.Second {
+		t.Errorf("Run took %v to stop", took)
 	}
 }

@@ -47,7 +47,8 @@ type Options struct {
 	JobTimeout time.Duration
 	// Drain bounds how long shutdown waits for work in flight, default 25s:
 	// longer than the ModelArts retry budget (15s), so that a change in
-	// flight gets its honest answer.
+	// flight gets its honest answer. Work still running then is cancelled
+	// and waited for up to 5s more.
 	Drain time.Duration
 	// HTTPTimeout bounds one Web API call, default 10s.
 	HTTPTimeout time.Duration
@@ -160,8 +161,9 @@ func New(o Options) *Adapter {
 }
 
 // Run checks the bot token, connects to Slack and serves h until ctx ends
-// (then it finishes the work in flight, within Options.Drain, and returns
-// nil) or Slack refuses the bot for good (a *FatalError).
+// (then it finishes the work in flight, within Options.Drain, cancels what
+// is still running and gives it up to 5s to stop, and returns nil) or Slack
+// refuses the bot for good (a *FatalError).
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	if err := a.checkToken(ctx); err != nil {
 		return err
@@ -231,11 +233,22 @@ loop:
 	select {
 	case <-done:
 	case <-time.After(a.opt.Drain):
-		a.log.Warn("shutdown: work still in flight after the drain period; abandoning it", "drain", a.opt.Drain)
+		a.log.Warn("shutdown: work still in flight after the drain period; cancelling it", "drain", a.opt.Drain)
 		stopWork()
+		// The caller closes the core and the store next: give the
+		// cancelled work a moment to let go of them.
+		select {
+		case <-done:
+		case <-time.After(stopGrace):
+			a.log.Warn("shutdown: cancelled work did not stop in time; returning anyway", "waited", stopGrace)
+		}
 	}
 	return result
 }
+
+// stopGrace bounds how long Run waits, after the drain period, for the work
+// it cancelled to stop.
+const stopGrace = 5 * time.Second
 
 // checkToken asks Slack whether the bot token works, so that a revoked
 // token stops the bot at start instead of failing every reply.
