@@ -94,6 +94,9 @@ type Adapter struct {
 	jobs  chan func(context.Context)
 	fatal chan error
 	busy  sync.WaitGroup // "busy" replies in flight
+	// busySlots bounds the "busy" replies in flight: under a flood each
+	// would be a goroutine and an HTTP request of its own.
+	busySlots chan struct{}
 
 	connected   atomic.Bool
 	connections atomic.Int64
@@ -128,9 +131,10 @@ func New(o Options) *Adapter {
 		o.Observer = nopObserver{}
 	}
 	a := &Adapter{opt: o, log: o.Log, obs: o.Observer,
-		seen:  gocache.New(15*time.Minute, 5*time.Minute),
-		jobs:  make(chan func(context.Context), o.Queue),
-		fatal: make(chan error, 1),
+		seen:      gocache.New(15*time.Minute, 5*time.Minute),
+		jobs:      make(chan func(context.Context), o.Queue),
+		fatal:     make(chan error, 1),
+		busySlots: make(chan struct{}, maxBusyReplies),
 	}
 	// slack-go's default client has no timeout: a Web API call that never
 	// answers would hold a worker for good.
@@ -336,21 +340,34 @@ func (a *Adapter) safely(ctx context.Context, job func(context.Context)) {
 	job(ctx)
 }
 
+// maxBusyReplies bounds the "busy" replies in flight at once.
+const maxBusyReplies = 8
+
 // enqueue hands job to the pool, or, when the queue is full, answers busy
-// (bounded in time, and waited for at shutdown).
+// (bounded in time, and waited for at shutdown). When maxBusyReplies are
+// already on their way, the busy reply is dropped: the envelope was acked,
+// and the person sees no answer rather than the bot drowning.
 func (a *Adapter) enqueue(job func(context.Context), busy func(context.Context)) {
 	select {
 	case a.jobs <- job:
 		a.obs.QueueDepth(len(a.jobs))
+		return
 	default:
-		a.busy.Add(1)
-		go func() {
-			defer a.busy.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), a.opt.HTTPTimeout)
-			defer cancel()
-			busy(ctx)
-		}()
 	}
+	select {
+	case a.busySlots <- struct{}{}:
+	default:
+		a.log.Warn("the worker pool is full and so are the busy replies; this command or click gets no answer")
+		return
+	}
+	a.busy.Add(1)
+	go func() {
+		defer a.busy.Done()
+		defer func() { <-a.busySlots }()
+		ctx, cancel := context.WithTimeout(context.Background(), a.opt.HTTPTimeout)
+		defer cancel()
+		busy(ctx)
+	}()
 }
 
 type nopObserver struct{}
