@@ -22,7 +22,13 @@ import (
 // the frames Slack sends for that one message. Server frames are not masked,
 // and inside a JSON string a quote is always escaped, so the compact form
 // `"reason":"link_disabled"` only occurs as a real field, never in user text.
-var linkDisabled = []byte(`"reason":"link_disabled"`)
+const linkDisabledField = `"reason":"link_disabled"`
+
+var linkDisabled = []byte(linkDisabledField)
+
+// seamLen is how much of the stream a sniffConn keeps between reads: a match
+// that straddles two reads starts within their last seamLen bytes.
+const seamLen = len(linkDisabledField) - 1
 
 func (a *Adapter) dialer() *websocket.Dialer {
 	return newDialer(http.ProxyFromEnvironment, nil, func() { a.fail("link_disabled") })
@@ -157,22 +163,36 @@ func connectVia(ctx context.Context, nd *net.Dialer, proxy *url.URL, tlsConf *tl
 }
 
 // sniffConn calls onMatch once when linkDisabled appears in what it reads.
+// It searches each read where it lies, plus the seam with the reads before
+// it, so a socket read costs no allocation and no copy of the buffer.
 type sniffConn struct {
 	net.Conn
 	onMatch func()
 	once    sync.Once
-	tail    []byte // the last len(linkDisabled)-1 bytes, for matches across reads
+	tail    [seamLen]byte     // the last bytes read so far
+	tailN   int               // how many of tail are set
+	seam    [2 * seamLen]byte // tail and the start of the current read
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		buf := append(c.tail, p[:n]...)
-		if bytes.Contains(buf, linkDisabled) {
-			c.once.Do(c.onMatch)
-		}
-		keep := min(len(buf), len(linkDisabled)-1)
-		c.tail = append(c.tail[:0], buf[len(buf)-keep:]...)
+		c.scan(p[:n])
 	}
 	return n, err
+}
+
+// scan looks for linkDisabled in data and across its seam with what was
+// read before it.
+func (c *sniffConn) scan(data []byte) {
+	seam := append(c.seam[:0], c.tail[:c.tailN]...)
+	seam = append(seam, data[:min(len(data), seamLen)]...)
+	if bytes.Contains(seam, linkDisabled) || bytes.Contains(data, linkDisabled) {
+		c.once.Do(c.onMatch)
+	}
+	if len(data) >= seamLen {
+		c.tailN = copy(c.tail[:], data[len(data)-seamLen:])
+	} else { // seam holds the old tail and all of data
+		c.tailN = copy(c.tail[:], seam[len(seam)-min(len(seam), seamLen):])
+	}
 }
