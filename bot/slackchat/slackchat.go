@@ -98,8 +98,7 @@ type Adapter struct {
 	// would be a goroutine and an HTTP request of its own.
 	busySlots chan struct{}
 
-	connected   atomic.Bool
-	connections atomic.Int64
+	connections atomic.Int64 // Socket Mode connections made, for the log and metrics
 }
 
 var _ interface {
@@ -218,7 +217,6 @@ loop:
 		}
 	}
 	stopSM()
-	a.connected.Store(false)
 	// Drain events until slack-go has shut down, so it never blocks on them.
 	giveUp := time.After(5 * time.Second)
 	for !runDone {
