@@ -1,11 +1,13 @@
 package slackchat_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,4 +201,56 @@ func TestRunWaitsForCancelledWork(t *testing.T) {
 	if took := time.Since(begun); took > 5*time.Second {
 		t.Errorf("Run took %v to stop", took)
 	}
+}
+
+// At debug level slack-go's Socket Mode lines reach the log (redacted); at
+// info level they do not.
+func TestSlackGoLinesAtDebugLevel(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		t.Run(level.String(), func(t *testing.T) {
+			s := newFake(t)
+			var logs lockedBuffer
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))
+			_, stop := startAdapter(t, s, slackchat.Options{Log: log}, handlerFunc(func(context.Context, bot.Event) *bot.Reply {
+				return &bot.Reply{Message: bot.Message{Text: bot.Text{}.Plain("ok")}}
+			}))
+			env := s.SlashCommand("U0ALICE", "C0ML", "list")
+			if _, ok := s.WaitResponse(env, wait); !ok {
+				t.Fatal("no reply")
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Count(logs.String(), `"component":"slack-go"`)
+			if level == slog.LevelDebug && got == 0 {
+				t.Errorf("no slack-go lines at debug level:\n%s", logs.String())
+			}
+			if level == slog.LevelInfo && got > 0 {
+				t.Errorf("%d slack-go lines at info level", got)
+			}
+			for _, secret := range []string{appToken, botToken, "adaptertest", "ticket=", "/respond/"} {
+				if strings.Contains(logs.String(), secret) {
+					t.Errorf("the log holds %q", secret)
+				}
+			}
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent log writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -155,7 +155,12 @@ func New(o Options) *Adapter {
 		apiOpts = append(apiOpts, slack.OptionAPIURL(u))
 	}
 	a.api = slack.New(o.BotToken, apiOpts...)
-	smOpts := []socketmode.Option{socketmode.OptionLog(slogLogger{o.Log}), socketmode.OptionDialer(a.dialer())}
+	// slack-go logs only in its debug mode. The Socket Mode client's debug
+	// lines (connections, frames with tokens and response URLs redacted)
+	// follow leasebot's debug level; the Web API client's stay off: they
+	// dump whole responses, the one-time Socket Mode URL included.
+	debug := o.Log.Enabled(context.Background(), slog.LevelDebug)
+	smOpts := []socketmode.Option{socketmode.OptionLog(slogLogger{o.Log}), socketmode.OptionDebug(debug), socketmode.OptionDialer(a.dialer())}
 	if o.PingInterval > 0 {
 		smOpts = append(smOpts, socketmode.OptionPingInterval(o.PingInterval))
 	}
@@ -374,7 +379,8 @@ func (nopObserver) Connected(int)  {}
 func (nopObserver) Disconnected()  {}
 func (nopObserver) QueueDepth(int) {}
 
-// slogLogger routes slack-go's own log lines to slog at debug level.
+// slogLogger routes slack-go's own log lines to slog at debug level; the
+// Socket Mode client writes them when leasebot logs at debug level.
 type slogLogger struct{ l *slog.Logger }
 
 func (s slogLogger) Output(_ int, msg string) error {
