@@ -49,9 +49,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		db.Close()
 	}
 
-	if _, _, err := modelArtsAuth(cfg, getenv); err != nil {
+	if auth, mode, err := modelArtsAuth(cfg, getenv); err != nil {
 		fmt.Fprintf(stdout, "modelarts: not tried: %v\n", err)
-	} else if client, mode, err := newLeaseClient(cfg, getenv, nil, nil); err != nil {
+	} else if client, err := cloudLeaseClient(cfg, auth, nil); err != nil {
 		fmt.Fprintf(stdout, "modelarts: ERROR: %v\n", err)
 		failed = true
 	} else {
