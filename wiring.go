@@ -171,10 +171,11 @@ func openStore(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	url := strings.TrimSpace(getenv("LEASEBOT_DATABASE_URL"))
-	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
-		return nil, errors.New("LEASEBOT_DATABASE_URL must be a postgres:// or postgresql:// URL")
+	db, err := store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
+	if errors.Is(err, store.ErrURLScheme) {
+		return nil, fmt.Errorf("LEASEBOT_DATABASE_URL: %w", err)
 	}
-	return store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
+	return db, err
 }
 
 // replicaName names this process among replicas, for leadership: the host

@@ -29,6 +29,11 @@ var ErrUnavailable = errors.New("the store is unavailable")
 // serves one process; several replicas share PostgreSQL.
 var ErrInUse = errors.New("the store is in use by another process")
 
+// ErrURLScheme is Open's answer to a URL that is not postgres:// or
+// postgresql://: a mistake in the configuration, not a database that cannot
+// be reached, which callers tell apart with errors.Is.
+var ErrURLScheme = errors.New("store: the database URL must start with postgres:// or postgresql://")
+
 // Options say which store to open.
 type Options struct {
 	// URL is a postgres:// or postgresql:// URL; when set, PostgreSQL is used.
