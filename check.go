@@ -15,7 +15,8 @@ import (
 )
 
 // runCheck is `leasebot check`: validate the config, try the credentials that
-// are set, print the effective ACL. Exit 1 on any error.
+// are set, print the effective ACL. Exit 1 on any problem found; a flag it
+// does not know is a bad command line, exit 2, as for every sub-command.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs, cfgFlag := newFlags("check", stderr)
 	if err := fs.Parse(args); err != nil {

@@ -129,6 +129,17 @@ func TestRunRefusesABadConfig(t *testing.T) {
 	}
 }
 
+// A command line leasebot cannot read exits 2 whatever the sub-command,
+// check included (which otherwise says 1 for every problem it finds).
+func TestCommandLineMistakesExit2(t *testing.T) {
+	for _, args := range [][]string{{"check", "-badflag"}, {"run", "-badflag"}, {"-badflag"}, {"nosuchcommand"}} {
+		var errOut syncBuffer
+		if code := run(context.Background(), args, nil, &syncBuffer{}, &errOut, func(string) string { return "" }); code != exitConfig {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitConfig, errOut.String())
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	var out syncBuffer
 	if code := run(context.Background(), []string{"version"}, nil, &out, &syncBuffer{}, os.Getenv); code != 0 || !strings.HasPrefix(out.String(), "leasebot ") {
