@@ -125,7 +125,7 @@ type script struct {
 // Server is the fake Slack. All methods are safe for concurrent use.
 type Server struct {
 	opt      Options
-	nonce    string // makes this server's envelope and trigger IDs unique, as Slack's are
+	nonce    string // makes this server's envelope, trigger and event IDs unique, as Slack's are
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
 	closed   chan struct{}
