@@ -31,11 +31,18 @@ type connectProxy struct {
 
 func newConnectProxy(t *testing.T, user, password string) *connectProxy {
 	t.Helper()
+	return startConnectProxy(t, user, password, httptest.NewServer)
+}
+
+// startConnectProxy is newConnectProxy served by start: httptest.NewServer,
+// or httptest.NewTLSServer for an https:// proxy.
+func startConnectProxy(t *testing.T, user, password string, start func(http.Handler) *httptest.Server) *connectProxy {
+	t.Helper()
 	p := &connectProxy{}
 	if user != "" {
 		p.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 	}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Server = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			http.Error(w, "this proxy only tunnels", http.StatusMethodNotAllowed)
 			return
@@ -125,17 +132,22 @@ func linkServer(t *testing.T, overTLS bool) (wsURL string, certs *tls.Config) {
 // the dialer's own TLS function.
 func TestDialerThroughAProxy(t *testing.T) {
 	for _, tt := range []struct {
-		name           string
-		overTLS, proxy bool
+		name                     string
+		overTLS, proxy, tlsProxy bool
 	}{
-		{"wss through a proxy", true, true},
-		{"ws through a proxy", false, true},
-		{"wss direct", true, false},
-		{"ws direct", false, false},
+		{"wss through a proxy", true, true, false},
+		{"wss through an https proxy", true, true, true},
+		{"ws through a proxy", false, true, false},
+		{"wss direct", true, false, false},
+		{"ws direct", false, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			target, certs := linkServer(t, tt.overTLS)
-			proxy := newConnectProxy(t, "proxyuser", "proxy-secret")
+			start := httptest.NewServer
+			if tt.tlsProxy {
+				start = httptest.NewTLSServer // the same test certificate as the target's
+			}
+			proxy := startConnectProxy(t, "proxyuser", "proxy-secret", start)
 			pick := http.ProxyURL(nil)
 			if tt.proxy {
 				pick = http.ProxyURL(proxy.proxyURL(t, "proxyuser", "proxy-secret"))
