@@ -15,7 +15,8 @@ import (
 )
 
 // runCheck is `leasebot check`: validate the config, try the credentials that
-// are set, print the effective ACL. Exit 1 on any error.
+// are set, print the effective ACL. Exit 1 on any problem found; a flag it
+// does not know is a bad command line, exit 2, as for every sub-command.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs, cfgFlag := newFlags("check", stderr)
 	if err := fs.Parse(args); err != nil {
@@ -49,9 +50,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		db.Close()
 	}
 
-	if _, _, err := modelArtsAuth(cfg, getenv); err != nil {
+	if auth, mode, err := modelArtsAuth(cfg, getenv); err != nil {
 		fmt.Fprintf(stdout, "modelarts: not tried: %v\n", err)
-	} else if client, mode, err := newLeaseClient(cfg, getenv, nil, nil); err != nil {
+	} else if client, err := cloudLeaseClient(cfg, auth, nil); err != nil {
 		fmt.Fprintf(stdout, "modelarts: ERROR: %v\n", err)
 		failed = true
 	} else {
@@ -78,10 +79,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	} else {
 		a := slackchat.New(slackchat.Options{AppToken: app, BotToken: bot, APIURL: getenv("SLACK_API_URL")})
 		if team, user, err := a.AuthTest(ctx); err != nil {
-			fmt.Fprintf(stdout, "slack: ERROR: %v\n", err)
+			fmt.Fprintf(stdout, "slack: ERROR: SLACK_BOT_TOKEN: %v\n", err)
 			failed = true
 		} else {
 			fmt.Fprintf(stdout, "slack: OK: bot %s in workspace %s\n", user, team)
+		}
+		if err := a.CheckAppToken(ctx); err != nil {
+			fmt.Fprintf(stdout, "slack: ERROR: SLACK_APP_TOKEN: %v\n", err)
+			failed = true
+		} else {
+			fmt.Fprintln(stdout, "slack: OK: the app-level token opens Socket Mode connections")
 		}
 	}
 	if failed {

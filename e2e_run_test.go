@@ -66,6 +66,49 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// check tries the app-level token too (apps.connections.open), so a wrong
+// SLACK_APP_TOKEN fails check instead of passing it and stopping run; it
+// prints neither the token nor the Socket Mode URL Slack answers with.
+func TestCheckAppToken(t *testing.T) {
+	h := newHarness(t, harnessOptions{noStart: true})
+	getenv := func(k string) string { return h.env[k] }
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitOK {
+		t.Fatalf("check on a good setup: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "slack: OK: the app-level token opens Socket Mode connections") {
+		t.Errorf("check did not say the app token works:\n%s", out.String())
+	}
+	if n := h.slack.Calls("apps.connections.open"); n != 1 {
+		t.Errorf("check called apps.connections.open %d times, want 1", n)
+	}
+
+	const wrong = "xapp-1-A0FAKE-1-revokedrevokedrevoked"
+	h.env["SLACK_APP_TOKEN"] = wrong
+	out, errOut = syncBuffer{}, syncBuffer{}
+	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitFail {
+		t.Errorf("check with a wrong app token: exit %d, want 1\n%s", code, out.String())
+	}
+	var line string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "slack: ERROR: SLACK_APP_TOKEN") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "invalid_auth") || !strings.Contains(line, "apps.connections.open") {
+		t.Errorf("no clear line about the app token:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "slack: OK: bot ") {
+		t.Errorf("the bot token still works, and check should say so:\n%s", out.String())
+	}
+	everything := out.String() + errOut.String()
+	for _, secret := range []string{wrong, "revoked", testAppToken, testBotToken, "appsecret", "botsecret", "ticket=", "/link/"} {
+		if strings.Contains(everything, secret) {
+			t.Errorf("check printed %q:\n%s", secret, everything)
+		}
+	}
+}
+
 func TestRunRefusesABadConfig(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yml")
 	os.WriteFile(bad, []byte("channels:\n  C0ML:\n    users: [U0A]\n"), 0o600)
@@ -83,6 +126,17 @@ func TestRunRefusesABadConfig(t *testing.T) {
 	})
 	if code != exitConfig || !strings.Contains(errOut.String(), "bad.yml") {
 		t.Errorf("LEASEBOT_CONFIG was not used: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// A command line leasebot cannot read exits 2 whatever the sub-command,
+// check included (which otherwise says 1 for every problem it finds).
+func TestCommandLineMistakesExit2(t *testing.T) {
+	for _, args := range [][]string{{"check", "-badflag"}, {"run", "-badflag"}, {"-badflag"}, {"nosuchcommand"}} {
+		var errOut syncBuffer
+		if code := run(context.Background(), args, nil, &syncBuffer{}, &errOut, func(string) string { return "" }); code != exitConfig {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitConfig, errOut.String())
+		}
 	}
 }
 

@@ -170,6 +170,24 @@ func TestStoreFaultsAtStart(t *testing.T) {
 			t.Error("the database password reached the log")
 		}
 	})
+	// A URL that is not PostgreSQL's is a mistake in the environment: run
+	// exits 2, as for a bad config, and check reports it with exit 1.
+	t.Run("not a PostgreSQL URL", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{noStart: true})
+		h.env["LEASEBOT_DATABASE_URL"] = "mysql://leasebot:s3cretpassw0rd@127.0.0.1:1/leasebot"
+		code, stderr := startFails(t, h)
+		if code != exitConfig || !strings.Contains(stderr, "LEASEBOT_DATABASE_URL") || !strings.Contains(stderr, "postgres://") {
+			t.Errorf("exit %d, %q: want exit %d naming LEASEBOT_DATABASE_URL and the schemes it takes", code, stderr, exitConfig)
+		}
+		var out syncBuffer
+		code = run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &syncBuffer{}, func(k string) string { return h.env[k] })
+		if code != exitFail || !strings.Contains(out.String(), "store: ERROR: LEASEBOT_DATABASE_URL") {
+			t.Errorf("check: exit %d\n%s", code, out.String())
+		}
+		if strings.Contains(stderr+out.String(), "s3cretpassw0rd") {
+			t.Error("the database password reached the output")
+		}
+	})
 }
 
 // setStorePath points the harness's config at another SQLite file.

@@ -14,12 +14,15 @@ import (
 	"syscall"
 )
 
-// Exit codes. `check` reports every problem it finds, a bad config
-// included, with exit 1; `run` and `demo` exit 2 when they cannot start.
+// Exit codes. A command line leasebot cannot read (an unknown sub-command
+// or flag) exits 2, whatever the sub-command. Past that, `check` reports
+// every problem it finds, a bad config included, with exit 1; `run` and
+// `demo` exit 2 when their config or environment keeps them from starting,
+// and 1 when something fails after that.
 const (
 	exitOK     = 0
-	exitFail   = 1 // a runtime failure (Slack refused the bot), or any problem `check` found
-	exitConfig = 2 // run, demo: bad command line, config or environment; nothing was started
+	exitFail   = 1 // a runtime failure (Slack refused the bot, the store could not be opened), or any problem `check` found
+	exitConfig = 2 // a bad command line (any sub-command); run, demo: a bad config or environment; nothing was started
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=… -X main.commit=…".
@@ -72,6 +75,9 @@ const usage = `Usage:
   leasebot demo [-v] [-poll 5s]                          try it in the terminal, no account needed
   leasebot check [-config FILE]                          validate config and credentials, print the ACL; exit 1 on any problem
   leasebot version                                       print the version and commit
+
+Exit codes: 0 done; 1 a failure, or any problem check found; 2 a bad command
+line (any sub-command), or a config or environment run or demo cannot start with.
 
 Config: -config FILE, else $LEASEBOT_CONFIG, else leasebot.yml.
 Secrets come only from the environment: SLACK_APP_TOKEN, SLACK_BOT_TOKEN,

@@ -23,6 +23,8 @@ var webAPIScopes = map[string]struct{ method, scope string }{
 	"GetUserGroupMembersContext": {"usergroups.users.list", "usergroups:read"},
 	"AuthTestContext":            {"auth.test", ""},
 	"PublishViewContext":         {"views.publish", ""},
+	// The app-level token's connections:write, not a bot scope (README, step 2).
+	"StartSocketModeContext": {"apps.connections.open", ""},
 }
 
 type manifest struct {

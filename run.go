@@ -12,6 +12,7 @@ import (
 	"github.com/leasebot/leasebot/bot/config"
 	"github.com/leasebot/leasebot/bot/slackchat"
 	"github.com/leasebot/leasebot/bot/slackchat/slackid"
+	"github.com/leasebot/leasebot/store"
 )
 
 // runBot is `leasebot run`: Socket Mode to Slack, ModelArts over HTTPS (or the
@@ -40,6 +41,9 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	db, err := openStore(ctx, cfg, getenv, metrics.Store)
 	if err != nil {
 		fmt.Fprintln(stderr, "leasebot:", err)
+		if errors.Is(err, store.ErrURLScheme) {
+			return exitConfig // the environment is wrong; no database was tried
+		}
 		return exitFail
 	}
 	defer db.Close()

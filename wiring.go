@@ -132,25 +132,35 @@ func startSimulator(projectID string, now time.Time) (*simulated, error) {
 
 func (s *simulated) Close() { _ = s.http.Close() }
 
-// newLeaseClient builds the ModelArts client, real or against a simulator.
+// newLeaseClient builds the ModelArts client, real (with the credentials in
+// the environment) or against a simulator, and says which.
 func newLeaseClient(cfg *config.Config, getenv func(string) string, sim *simulated, observe func(string, int, time.Duration)) (*lease.Client, string, error) {
-	lc := lease.Config{Endpoint: cfg.ModelArts.Endpoint, ProjectID: cfg.ModelArts.ProjectID, ListAll: cfg.ModelArts.ListAll, Observe: observe, Now: clock}
-	mode := ""
 	if sim != nil {
-		lc.Endpoint, lc.ProjectID, lc.ListAll = sim.Endpoint, sim.Server.ProjectID(), false
-		lc.Auth, mode = &lease.AKSK{AK: sim.AK, SK: sim.SK, Now: clock}, "simulator"
-	} else {
-		auth, m, err := modelArtsAuth(cfg, getenv)
-		if err != nil {
-			return nil, "", err
-		}
-		lc.Auth, mode = auth, m
+		c, err := leaseClient(lease.Config{Endpoint: sim.Endpoint, ProjectID: sim.Server.ProjectID(),
+			Auth: &lease.AKSK{AK: sim.AK, SK: sim.SK, Now: clock}, Observe: observe, Now: clock})
+		return c, "simulator", err
 	}
+	auth, mode, err := modelArtsAuth(cfg, getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := cloudLeaseClient(cfg, auth, observe)
+	return c, mode, err
+}
+
+// cloudLeaseClient builds the ModelArts client for the configured endpoint
+// and project with auth.
+func cloudLeaseClient(cfg *config.Config, auth lease.Authenticator, observe func(string, int, time.Duration)) (*lease.Client, error) {
+	return leaseClient(lease.Config{Endpoint: cfg.ModelArts.Endpoint, ProjectID: cfg.ModelArts.ProjectID, ListAll: cfg.ModelArts.ListAll,
+		Auth: auth, Observe: observe, Now: clock})
+}
+
+func leaseClient(lc lease.Config) (*lease.Client, error) {
 	c, err := lease.New(lc)
 	if err != nil {
-		return nil, "", fmt.Errorf("ModelArts client: %w", err)
+		return nil, fmt.Errorf("ModelArts client: %w", err)
 	}
-	return c, mode, nil
+	return c, nil
 }
 
 // openStore opens the store: PostgreSQL when LEASEBOT_DATABASE_URL is set
@@ -161,10 +171,11 @@ func openStore(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	url := strings.TrimSpace(getenv("LEASEBOT_DATABASE_URL"))
-	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
-		return nil, errors.New("LEASEBOT_DATABASE_URL must be a postgres:// or postgresql:// URL")
+	db, err := store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
+	if errors.Is(err, store.ErrURLScheme) {
+		return nil, fmt.Errorf("LEASEBOT_DATABASE_URL: %w", err)
 	}
-	return store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
+	return db, err
 }
 
 // replicaName names this process among replicas, for leadership: the host

@@ -132,8 +132,6 @@ type Health struct {
 	// Store, if set, checks the store (a short ping); Where names it.
 	Store func(ctx context.Context) error
 	Where string
-	// Replicated: several replicas may run, so the role is worth saying.
-	Replicated bool
 }
 
 // Role is "leader" or "follower".

@@ -33,6 +33,11 @@ var ErrInUse = errors.New("the store is in use by another process")
 // first `leasebot run` creates it.
 var ErrNoStore = errors.New("the store does not exist yet")
 
+// ErrURLScheme is Open's answer to a URL that is not postgres:// or
+// postgresql://: a mistake in the configuration, not a database that cannot
+// be reached, which callers tell apart with errors.Is.
+var ErrURLScheme = errors.New("store: the database URL must start with postgres:// or postgresql://")
+
 // Options say which store to open.
 type Options struct {
 	// URL is a postgres:// or postgresql:// URL; when set, PostgreSQL is used.

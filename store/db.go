@@ -81,7 +81,7 @@ func Open(ctx context.Context, o Options) (db *DB, err error) {
 	switch {
 	case o.URL != "":
 		if !strings.HasPrefix(o.URL, "postgres://") && !strings.HasPrefix(o.URL, "postgresql://") {
-			return nil, errors.New("store: the database URL must start with postgres:// or postgresql://")
+			return nil, ErrURLScheme
 		}
 		d, w, r, err = openPostgres(ctx, o.URL)
 	case o.Path != "":

@@ -448,6 +448,9 @@ func TestOpenOptions(t *testing.T) {
 			t.Errorf("%s: Open = %v, want %q", c.name, err, c.want)
 		}
 	}
+	if _, err := store.Open(context.Background(), store.Options{URL: "mysql://h/db"}); !errors.Is(err, store.ErrURLScheme) {
+		t.Errorf("Open with a mysql:// URL = %v, want ErrURLScheme", err)
+	}
 }
 
 func TestSQLiteUnavailable(t *testing.T) {

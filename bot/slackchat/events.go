@@ -21,15 +21,12 @@ import (
 func (a *Adapter) dispatch(evt socketmode.Event, h bot.Handler) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
-		a.connected.Store(false)
 		a.obs.Disconnected()
 	case socketmode.EventTypeConnected:
 		n := a.connections.Add(1)
-		a.connected.Store(true)
 		a.obs.Connected(int(n))
 		a.log.Info("connected to Slack", "connection", n)
 	case socketmode.EventTypeConnectionError:
-		a.connected.Store(false)
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			a.log.Warn("Slack connection failed; retrying", "attempt", ce.Attempt, "backoff", ce.Backoff, "err", ce.ErrorObj)
 		}

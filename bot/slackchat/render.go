@@ -48,7 +48,7 @@ const sectionLimit = 3000
 // 3000 characters, split at line ends, and an actions block for buttons.
 func msgOptions(m bot.Message) []slack.MsgOption {
 	text := Mrkdwn(m.Text)
-	blocks := messageBlocks(text, m.Buttons, "leasebot_actions")
+	blocks := messageBlocks(text, m.Buttons, "leasebot_actions", 0)
 	fallback := text
 	if len(fallback) > 3000 {
 		fallback = split(fallback, sectionLimit)[0] // at a line end or character boundary
@@ -56,8 +56,11 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 	return []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
 }
 
-// messageBlocks renders mrkdwn text and buttons as Block Kit blocks.
-func messageBlocks(text string, buttons []bot.Button, actionsID string) []slack.Block {
+// messageBlocks renders mrkdwn text and buttons as Block Kit blocks. A
+// button's action_id is its action and an index, counted from first: Slack
+// wants action_ids unique across a message or view, and actionOf strips the
+// index again.
+func messageBlocks(text string, buttons []bot.Button, actionsID string, first int) []slack.Block {
 	var blocks []slack.Block
 	for _, chunk := range split(text, sectionLimit) {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, chunk, false, false), nil, nil))
@@ -65,7 +68,7 @@ func messageBlocks(text string, buttons []bot.Button, actionsID string) []slack.
 	if len(buttons) > 0 {
 		var elems []slack.BlockElement
 		for i, bt := range buttons {
-			btn := slack.NewButtonBlockElement(fmt.Sprintf("%s.%d", bt.Action, i), bt.Value,
+			btn := slack.NewButtonBlockElement(fmt.Sprintf("%s.%d", bt.Action, first+i), bt.Value,
 				slack.NewTextBlockObject(slack.PlainTextType, bt.Label, false, false))
 			if bt.Danger {
 				btn = btn.WithStyle(slack.StyleDanger)
@@ -94,14 +97,16 @@ func homeView(h bot.Home) slack.HomeTabViewRequest {
 		blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)))
 	}
 	if len(h.Intro) > 0 {
-		blocks = append(blocks, messageBlocks(Mrkdwn(h.Intro), nil, "")...)
+		blocks = append(blocks, messageBlocks(Mrkdwn(h.Intro), nil, "", 0)...)
 	}
 	if len(h.Items) == 0 && len(h.Empty) > 0 {
-		blocks = append(blocks, messageBlocks(Mrkdwn(h.Empty), nil, "")...)
+		blocks = append(blocks, messageBlocks(Mrkdwn(h.Empty), nil, "", 0)...)
 	}
 	const reserve = 2 // the divider and the "more" line
+	buttons := 0      // so far: action_ids are numbered across the whole view
 	for i, it := range h.Items {
-		item := append([]slack.Block{slack.NewDividerBlock()}, messageBlocks(Mrkdwn(it.Text), it.Buttons, fmt.Sprintf("home_actions_%d", i))...)
+		item := append([]slack.Block{slack.NewDividerBlock()}, messageBlocks(Mrkdwn(it.Text), it.Buttons, fmt.Sprintf("home_actions_%d", i), buttons)...)
+		buttons += len(it.Buttons)
 		if len(blocks)+len(item) > maxHomeBlocks-reserve {
 			more := fmt.Sprintf("…and %d more not shown here. `/notebook list` in a channel lists them all.", len(h.Items)-i)
 			blocks = append(blocks, slack.NewDividerBlock(), slack.NewContextBlock("home_more", slack.NewTextBlockObject(slack.MarkdownType, more, false, false)))

@@ -47,7 +47,8 @@ type Options struct {
 	JobTimeout time.Duration
 	// Drain bounds how long shutdown waits for work in flight, default 25s:
 	// longer than the ModelArts retry budget (15s), so that a change in
-	// flight gets its honest answer.
+	// flight gets its honest answer. Work still running then is cancelled
+	// and waited for up to 5s more.
 	Drain time.Duration
 	// HTTPTimeout bounds one Web API call, default 10s.
 	HTTPTimeout time.Duration
@@ -93,9 +94,11 @@ type Adapter struct {
 	jobs  chan func(context.Context)
 	fatal chan error
 	busy  sync.WaitGroup // "busy" replies in flight
+	// busySlots bounds the "busy" replies in flight: under a flood each
+	// would be a goroutine and an HTTP request of its own.
+	busySlots chan struct{}
 
-	connected   atomic.Bool
-	connections atomic.Int64
+	connections atomic.Int64 // Socket Mode connections made, for the log and metrics
 }
 
 var _ interface {
@@ -127,9 +130,10 @@ func New(o Options) *Adapter {
 		o.Observer = nopObserver{}
 	}
 	a := &Adapter{opt: o, log: o.Log, obs: o.Observer,
-		seen:  gocache.New(15*time.Minute, 5*time.Minute),
-		jobs:  make(chan func(context.Context), o.Queue),
-		fatal: make(chan error, 1),
+		seen:      gocache.New(15*time.Minute, 5*time.Minute),
+		jobs:      make(chan func(context.Context), o.Queue),
+		fatal:     make(chan error, 1),
+		busySlots: make(chan struct{}, maxBusyReplies),
 	}
 	// slack-go's default client has no timeout: a Web API call that never
 	// answers would hold a worker for good.
@@ -151,7 +155,12 @@ func New(o Options) *Adapter {
 		apiOpts = append(apiOpts, slack.OptionAPIURL(u))
 	}
 	a.api = slack.New(o.BotToken, apiOpts...)
-	smOpts := []socketmode.Option{socketmode.OptionLog(slogLogger{o.Log}), socketmode.OptionDialer(a.dialer())}
+	// slack-go logs only in its debug mode. The Socket Mode client's debug
+	// lines (connections, frames with tokens and response URLs redacted)
+	// follow leasebot's debug level; the Web API client's stay off: they
+	// dump whole responses, the one-time Socket Mode URL included.
+	debug := o.Log.Enabled(context.Background(), slog.LevelDebug)
+	smOpts := []socketmode.Option{socketmode.OptionLog(slogLogger{o.Log}), socketmode.OptionDebug(debug), socketmode.OptionDialer(a.dialer())}
 	if o.PingInterval > 0 {
 		smOpts = append(smOpts, socketmode.OptionPingInterval(o.PingInterval))
 	}
@@ -160,8 +169,9 @@ func New(o Options) *Adapter {
 }
 
 // Run checks the bot token, connects to Slack and serves h until ctx ends
-// (then it finishes the work in flight, within Options.Drain, and returns
-// nil) or Slack refuses the bot for good (a *FatalError).
+// (then it finishes the work in flight, within Options.Drain, cancels what
+// is still running and gives it up to 5s to stop, and returns nil) or Slack
+// refuses the bot for good (a *FatalError).
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	if err := a.checkToken(ctx); err != nil {
 		return err
@@ -212,7 +222,6 @@ loop:
 		}
 	}
 	stopSM()
-	a.connected.Store(false)
 	// Drain events until slack-go has shut down, so it never blocks on them.
 	giveUp := time.After(5 * time.Second)
 	for !runDone {
@@ -231,11 +240,22 @@ loop:
 	select {
 	case <-done:
 	case <-time.After(a.opt.Drain):
-		a.log.Warn("shutdown: work still in flight after the drain period; abandoning it", "drain", a.opt.Drain)
+		a.log.Warn("shutdown: work still in flight after the drain period; cancelling it", "drain", a.opt.Drain)
 		stopWork()
+		// The caller closes the core and the store next: give the
+		// cancelled work a moment to let go of them.
+		select {
+		case <-done:
+		case <-time.After(stopGrace):
+			a.log.Warn("shutdown: cancelled work did not stop in time; returning anyway", "waited", stopGrace)
+		}
 	}
 	return result
 }
+
+// stopGrace bounds how long Run waits, after the drain period, for the work
+// it cancelled to stop.
+const stopGrace = 5 * time.Second
 
 // checkToken asks Slack whether the bot token works, so that a revoked
 // token stops the bot at start instead of failing every reply.
@@ -264,6 +284,23 @@ func (a *Adapter) AuthTest(ctx context.Context) (team, user string, err error) {
 		return "", "", fmt.Errorf("auth.test: %w", err)
 	}
 	return r.Team, r.User, nil
+}
+
+// CheckAppToken asks Slack for a Socket Mode connection with the app-level
+// token, as Run does when it connects (apps.connections.open), so that
+// `leasebot check` catches a wrong or revoked SLACK_APP_TOKEN that auth.test,
+// which takes the bot token, cannot see. The URL Slack answers with is a
+// one-time credential: it is dropped unused and never logged.
+func (a *Adapter) CheckAppToken(ctx context.Context) error {
+	_, _, err := a.api.StartSocketModeContext(ctx)
+	var se slack.SlackErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return fmt.Errorf("apps.connections.open: %s (check SLACK_APP_TOKEN: the app-level token, xapp-…, with connections:write)", se.Err)
+	}
+	return fmt.Errorf("apps.connections.open: %w", err)
 }
 
 func classify(err error) error {
@@ -306,21 +343,34 @@ func (a *Adapter) safely(ctx context.Context, job func(context.Context)) {
 	job(ctx)
 }
 
+// maxBusyReplies bounds the "busy" replies in flight at once.
+const maxBusyReplies = 8
+
 // enqueue hands job to the pool, or, when the queue is full, answers busy
-// (bounded in time, and waited for at shutdown).
+// (bounded in time, and waited for at shutdown). When maxBusyReplies are
+// already on their way, the busy reply is dropped: the envelope was acked,
+// and the person sees no answer rather than the bot drowning.
 func (a *Adapter) enqueue(job func(context.Context), busy func(context.Context)) {
 	select {
 	case a.jobs <- job:
 		a.obs.QueueDepth(len(a.jobs))
+		return
 	default:
-		a.busy.Add(1)
-		go func() {
-			defer a.busy.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), a.opt.HTTPTimeout)
-			defer cancel()
-			busy(ctx)
-		}()
 	}
+	select {
+	case a.busySlots <- struct{}{}:
+	default:
+		a.log.Warn("the worker pool is full and so are the busy replies; this command or click gets no answer")
+		return
+	}
+	a.busy.Add(1)
+	go func() {
+		defer a.busy.Done()
+		defer func() { <-a.busySlots }()
+		ctx, cancel := context.WithTimeout(context.Background(), a.opt.HTTPTimeout)
+		defer cancel()
+		busy(ctx)
+	}()
 }
 
 type nopObserver struct{}
@@ -329,7 +379,8 @@ func (nopObserver) Connected(int)  {}
 func (nopObserver) Disconnected()  {}
 func (nopObserver) QueueDepth(int) {}
 
-// slogLogger routes slack-go's own log lines to slog at debug level.
+// slogLogger routes slack-go's own log lines to slog at debug level; the
+// Socket Mode client writes them when leasebot logs at debug level.
 type slogLogger struct{ l *slog.Logger }
 
 func (s slogLogger) Output(_ int, msg string) error {

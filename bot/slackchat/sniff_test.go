@@ -187,3 +187,38 @@ func TestSniffOverPipe(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// repeatConn answers every Read with a full buffer of filler, as a busy
+// socket does.
+type repeatConn struct{ net.Conn }
+
+func (repeatConn) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// A socket read through the sniffer allocates nothing and copies only the
+// seam, not the read buffer.
+func TestSniffReadDoesNotAllocate(t *testing.T) {
+	sc := &sniffConn{Conn: repeatConn{}, onMatch: func() { t.Error("matched filler") }}
+	buf := make([]byte, 4096)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, err := sc.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("%v allocations per read, want 0", allocs)
+	}
+}
+
+func BenchmarkSniffRead(b *testing.B) {
+	sc := &sniffConn{Conn: repeatConn{}, onMatch: func() {}}
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = sc.Read(buf)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -135,7 +136,7 @@ func (s *Server) AppHomeOpenedTab(user, tab string) *Envelope {
 			ev["view"] = h.view
 		}
 		return marshal(obj{"token": "fake-verification-token", "team_id": TeamID, "api_app_id": AppID,
-			"event": ev, "type": "event_callback", "event_id": fmt.Sprintf("Ev0FAKE%06d", n),
+			"event": ev, "type": "event_callback", "event_id": fmt.Sprintf("Ev0FAKE%s%06d", strings.ToUpper(s.nonce), n),
 			"event_time": now.Unix(), "event_context": fmt.Sprintf("4-fake-%06d", n),
 			"authorizations": []obj{{"enterprise_id": nil, "team_id": TeamID, "user_id": BotUserID,
 				"is_bot": true, "is_enterprise_install": false}},

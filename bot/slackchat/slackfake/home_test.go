@@ -218,3 +218,28 @@ func TestClickHome(t *testing.T) {
 		t.Fatal("not acked")
 	}
 }
+
+// Two fakes never hand out the same event_id, as they never hand out the
+// same envelope ID: a bot's store remembers both across runs.
+func TestEventIDsDifferAcrossFakes(t *testing.T) {
+	var ids []string
+	for range 2 {
+		s := newFake(t)
+		cli := quietClient(newAPI(s, appToken))
+		ackAll(t, cli, nil)
+		e := s.AppHomeOpened("U1")
+		var outer struct {
+			EventID string `json:"event_id"`
+		}
+		if err := json.Unmarshal(e.Payload, &outer); err != nil || outer.EventID == "" {
+			t.Fatalf("payload %s: %v", e.Payload, err)
+		}
+		if !strings.HasPrefix(outer.EventID, "Ev") || strings.ToUpper(outer.EventID[2:]) != outer.EventID[2:] {
+			t.Errorf("event_id %q is not shaped like Slack's (Ev, then upper-case letters and digits)", outer.EventID)
+		}
+		ids = append(ids, outer.EventID)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two fakes sent the same event_id %q", ids[0])
+	}
+}

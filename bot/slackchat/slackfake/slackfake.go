@@ -125,7 +125,7 @@ type script struct {
 // Server is the fake Slack. All methods are safe for concurrent use.
 type Server struct {
 	opt      Options
-	nonce    string // makes this server's envelope and trigger IDs unique, as Slack's are
+	nonce    string // makes this server's envelope, trigger and event IDs unique, as Slack's are
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
 	closed   chan struct{}
@@ -273,6 +273,12 @@ func (s *Server) Calls(method string) int { return locked(s, func() int { return
 
 // Connections counts successful apps.connections.open calls.
 func (s *Server) Connections() int { return locked(s, func() int { return s.opens }) }
+
+// Hellos counts the sockets sent hello: the connections clients actually
+// made. It can be lower than Connections, since a client may ask
+// apps.connections.open for a URL and never use it (leasebot check does, to
+// try the app-level token).
+func (s *Server) Hellos() int { return locked(s, func() int { return s.hellos }) }
 
 // Connected reports whether a client socket is up.
 func (s *Server) Connected() bool { return s.LiveConnections() > 0 }

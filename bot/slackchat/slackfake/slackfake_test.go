@@ -506,3 +506,24 @@ func TestConcurrentEnvelopes(t *testing.T) {
 		t.Fatalf("violations: %v", v)
 	}
 }
+
+// A URL asked for and never used (leasebot check tries the app token so)
+// counts as a connection opened but not as a hello; a wrong app token gets
+// invalid_auth and no URL.
+func TestConnectionsOpenWithoutConnecting(t *testing.T) {
+	s := newFake(t)
+	if _, u, err := newAPI(s, appToken).StartSocketModeContext(context.Background()); err != nil || !strings.HasPrefix(u, "ws://") {
+		t.Fatalf("apps.connections.open = %q, %v", u, err)
+	}
+	if s.Connections() != 1 || s.Hellos() != 0 {
+		t.Fatalf("after an unused URL: connections %d, hellos %d; want 1, 0", s.Connections(), s.Hellos())
+	}
+	if _, u, err := newAPI(s, "xapp-wrong").StartSocketModeContext(context.Background()); slackErr(err).Err != "invalid_auth" || u != "" {
+		t.Fatalf("a wrong app token: %q, %v", u, err)
+	}
+	cli := quietClient(newAPI(s, appToken))
+	ackAll(t, cli, nil)
+	if !s.WaitConnected(1, wait) || s.Hellos() != 1 || s.Connections() != 2 {
+		t.Fatalf("after connecting: connections %d, hellos %d; want 2, 1", s.Connections(), s.Hellos())
+	}
+}
