@@ -34,8 +34,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
-	if db, err := openStore(ctx, cfg, getenv, nil); errors.Is(err, store.ErrInUse) {
+	if db, err := openStore(ctx, cfg, getenv, nil, true); errors.Is(err, store.ErrInUse) {
 		fmt.Fprintf(stdout, "store: OK: %v (a running leasebot holds it)\n", err)
+	} else if errors.Is(err, store.ErrNoStore) {
+		fmt.Fprintf(stdout, "store: OK: %v\n", err)
 	} else if err != nil {
 		fmt.Fprintf(stdout, "store: ERROR: %v\n", err)
 		failed = true
@@ -44,8 +46,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if err != nil {
 			fmt.Fprintf(stdout, "store: ERROR: %v\n", err)
 			failed = true
+		} else if info.SchemaVersion > store.SchemaVersion() {
+			fmt.Fprintf(stdout, "store: ERROR: %s %s has schema version %d, newer than this leasebot knows (%d): upgrade leasebot\n", info.Kind, info.Where, info.SchemaVersion, store.SchemaVersion())
+			failed = true
+		} else if info.Pending > 0 {
+			fmt.Fprintf(stdout, "store: OK: %s %s, reachable, schema version %d; leasebot run will migrate it to %d (check changed nothing)\n", info.Kind, info.Where, info.SchemaVersion, store.SchemaVersion())
 		} else {
-			fmt.Fprintf(stdout, "store: OK: %s %s, reachable, schema version %d (this leasebot knows up to %d)\n", info.Kind, info.Where, info.SchemaVersion, store.SchemaVersion())
+			fmt.Fprintf(stdout, "store: OK: %s %s, reachable, schema version %d (up to date)\n", info.Kind, info.Where, info.SchemaVersion)
 		}
 		db.Close()
 	}

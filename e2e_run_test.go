@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/lease/simulator"
+	"github.com/leasebot/leasebot/store"
 )
 
 func TestRunSimulateNeedsNoCloudCredentials(t *testing.T) {
@@ -38,10 +41,24 @@ func TestCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitOK {
 		t.Fatalf("check on a good setup: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"OK", chML, alice, "S0DATASCI", "team-b-*", "modelarts: OK", "slack: OK"} {
+	for _, want := range []string{"OK", chML, alice, "S0DATASCI", "team-b-*", "modelarts: OK", "slack: OK", "does not exist yet"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// check looks at the store and changes nothing: no file is created.
+	dbPath := filepath.Join(filepath.Dir(h.config), "leasebot.db")
+	if _, err := os.Stat(dbPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("check created the store: %v", err)
+	}
+	db, err := store.Open(context.Background(), store.Options{Path: dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, errOut = syncBuffer{}, syncBuffer{}
+	if code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, getenv); code != exitOK || !strings.Contains(out.String(), "(up to date)") {
+		t.Errorf("check on an existing store: exit %d\n%s", code, out.String())
 	}
 
 	h.env["MODELARTS_SK"] = "not-the-key"

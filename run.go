@@ -38,7 +38,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	log := newLogger(stderr, getenv)
 	metrics := admin.NewMetrics()
 
-	db, err := openStore(ctx, cfg, getenv, metrics.Store)
+	db, err := openStore(ctx, cfg, getenv, metrics.Store, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "leasebot:", err)
 		if errors.Is(err, store.ErrURLScheme) {

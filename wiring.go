@@ -166,12 +166,13 @@ func leaseClient(lc lease.Config) (*lease.Client, error) {
 // openStore opens the store: PostgreSQL when LEASEBOT_DATABASE_URL is set
 // (shared by replicas), else the SQLite file of store.path (one process).
 // Its errors name the file, or the database's host and name, never a
-// password.
-func openStore(ctx context.Context, cfg *config.Config, getenv func(string) string, observe func(string, error, time.Duration)) (*store.DB, error) {
+// password. inspect opens it only to look (check): nothing is created or
+// migrated.
+func openStore(ctx context.Context, cfg *config.Config, getenv func(string) string, observe func(string, error, time.Duration), inspect bool) (*store.DB, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	url := strings.TrimSpace(getenv("LEASEBOT_DATABASE_URL"))
-	db, err := store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock})
+	db, err := store.Open(ctx, store.Options{URL: url, Path: cfg.Store.Path, Observe: observe, Now: clock, Inspect: inspect})
 	if errors.Is(err, store.ErrURLScheme) {
 		return nil, fmt.Errorf("LEASEBOT_DATABASE_URL: %w", err)
 	}
