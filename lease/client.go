@@ -183,8 +183,10 @@ type ListOptions struct {
 	Status string // e.g. "RUNNING"; empty lists every status
 }
 
-// List returns every notebook, fetching all pages (50 per request), at most
-// 100 000 notebooks. The retry budget applies to each page.
+// List returns every notebook, fetching all pages (50 per request, or
+// fewer if the server sends fewer, until the total it reports is reached),
+// at most 100 000 notebooks, each once even when the listing shifts between
+// pages. The retry budget applies to each page.
 func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) {
 	path := "/notebooks"
 	if c.cfg.ListAll {
@@ -229,12 +231,27 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 			}
 		}
 		offset += len(page.Data)
-		// added == 0 stops a server that ignores offset from looping forever.
-		// A missing total (0) is not trusted: a full page means "ask again".
-		if len(page.Data) < pageSize || page.Total > 0 && offset >= page.Total || added == 0 {
+		if listingDone(len(page.Data), added, offset, page.Total) {
 			return all, nil
 		}
 	}
+}
+
+// listingDone reports whether a listing has ended after a page of n
+// notebooks, added of them new, that brought the offset to offset. A page
+// with nothing new ends it, so that a server that ignores offset cannot loop
+// forever. When the answer carries a total, the listing runs until offset
+// reaches it, however short the pages: a server may cap a page below the
+// limit asked for. Without a total (0), a page shorter than the limit is
+// the last.
+func listingDone(n, added, offset, total int) bool {
+	switch {
+	case added == 0:
+		return true
+	case total > 0:
+		return offset >= total
+	}
+	return n < pageSize
 }
 
 // Get returns one notebook, its lease included (this works whatever its status).

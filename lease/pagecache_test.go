@@ -87,3 +87,55 @@ func TestListingWithoutTotal(t *testing.T) {
 		t.Errorf("%d list requests, want 3 (50, 50, 20)", n)
 	}
 }
+
+// TestListingWithCappedPages: a server that answers at most 20 notebooks a
+// page, whatever limit is asked for, but says how many there are in total,
+// is paged until that total is reached.
+func TestListingWithCappedPages(t *testing.T) {
+	f := setup(t, with{front: capPages(20)})
+	for i := range 75 {
+		f.sim.AddRunning(fmt.Sprintf("nb-%03d", i), time.Hour)
+	}
+	nbs, err := f.c.List(context.Background(), lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, nb := range nbs {
+		seen[nb.Name] = true
+	}
+	if len(nbs) != 75 || len(seen) != 75 {
+		t.Errorf("listed %d notebooks (%d names) from pages of 20, want 75", len(nbs), len(seen))
+	}
+	reqs := f.sim.Requests()
+	if len(reqs) != 4 {
+		t.Fatalf("%d list requests, want 4 (20, 20, 20, 15)", len(reqs))
+	}
+	for i, r := range reqs {
+		if want := fmt.Sprintf("limit=50&offset=%d", 20*i); r.Query != want {
+			t.Errorf("request %d query %q, want %q", i, r.Query, want)
+		}
+	}
+}
+
+// capPages answers at most max notebooks a page, whatever limit was asked
+// for, keeping the simulator's total.
+func capPages(max int) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var page map[string]any
+		if json.Unmarshal(rec.Body.Bytes(), &page) == nil {
+			if data, ok := page["data"].([]any); ok && len(data) > max {
+				page["data"], page["size"] = data[:max], max
+			}
+			b, _ := json.Marshal(page)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.Code)
+			w.Write(b)
+			return
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}
+}
