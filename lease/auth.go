@@ -98,7 +98,7 @@ func (a *AKSK) Secrets() []string { return []string{a.SK, a.SecurityToken} }
 // until 5 minutes before it expires. Use it by pointer; it is safe for
 // concurrent use.
 type IAMPassword struct {
-	Endpoint   string // IAM endpoint, e.g. https://iam.eu-de.otc.t-systems.com (a trailing /v3 is fine)
+	Endpoint   string // IAM endpoint, e.g. https://iam.eu-de.otc.t-systems.com (a trailing /v3 is fine; no other path)
 	Username   string
 	Password   string
 	Domain     string // account (domain) name
@@ -144,7 +144,7 @@ func (a *IAMPassword) Invalidate() {
 // Validate reports a bad IAM endpoint or a missing user name, password,
 // domain or project ID.
 func (a *IAMPassword) Validate() error {
-	if _, err := CheckEndpoint(a.Endpoint); err != nil {
+	if _, err := CheckIAMEndpoint(a.Endpoint); err != nil {
 		return fmt.Errorf("IAM endpoint: %w", err)
 	}
 	if a.Username == "" || a.Password == "" || a.Domain == "" || a.ProjectID == "" {
@@ -191,7 +191,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 // request fetches a token and returns it with how long it may be cached.
 func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error) {
 	const op = opToken
-	base, err := CheckEndpoint(a.Endpoint)
+	base, err := CheckIAMEndpoint(a.Endpoint)
 	if err != nil {
 		return "", 0, &Error{Kind: KindAuth, Op: op, Err: err}
 	}

@@ -130,21 +130,39 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Endpoint problems CheckEndpoint reports; callers word them for their
-// readers (the config loader names the line).
+// Endpoint problems CheckEndpoint and CheckIAMEndpoint report; callers
+// word them for their readers (the config loader names the line).
 var (
 	ErrEndpointNotURL      = errors.New("not an absolute URL")
 	ErrEndpointCredentials = errors.New("must not contain credentials")
 	ErrEndpointQuery       = errors.New("must not have a query or fragment")
 	ErrEndpointScheme      = errors.New("must use https")
 	ErrEndpointPlainHTTP   = errors.New("must use https (http only on loopback hosts)")
+	// ErrEndpointPath: the client adds the whole path itself
+	// (/v1/{project_id}/notebooks…, /v3/auth/tokens), so a path in the
+	// endpoint, such as a pasted …/v1/{project_id}, would only fail later,
+	// on every call, with the gateway's 404.
+	ErrEndpointPath = errors.New("must not have a path")
 )
 
-// CheckEndpoint is the one rule for a ModelArts or IAM endpoint: an
-// absolute https:// URL (http:// only on a loopback host), without
-// credentials, query or fragment. It returns the URL without a trailing
-// slash. Its errors never quote the URL, which could carry credentials.
+// CheckEndpoint is the one rule for a ModelArts endpoint: an absolute
+// https:// URL (http:// only on a loopback host), without credentials,
+// path, query or fragment. It returns the URL without a trailing slash. Its
+// errors never quote the URL, which could carry credentials.
 func CheckEndpoint(raw string) (string, error) {
+	return checkEndpoint(raw, "")
+}
+
+// CheckIAMEndpoint is the rule of CheckEndpoint for an IAM endpoint, which
+// may also end in /v3, as IAM endpoints are often written: the token
+// request goes to /v3/auth/tokens either way.
+func CheckIAMEndpoint(raw string) (string, error) {
+	return checkEndpoint(raw, "/v3")
+}
+
+// checkEndpoint checks raw, whose path must be empty, "/", or path (with or
+// without a trailing slash) when path is not empty.
+func checkEndpoint(raw, path string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil || u.Host == "" || u.Hostname() == "":
@@ -157,6 +175,9 @@ func CheckEndpoint(raw string) (string, error) {
 		return "", ErrEndpointPlainHTTP
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "", ErrEndpointScheme
+	}
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && (path == "" || p != path) {
+		return "", ErrEndpointPath
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

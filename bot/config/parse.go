@@ -568,9 +568,9 @@ func (p *parser) modelArts(e *entry) ModelArts {
 		switch f.key {
 		case "endpoint":
 			haveEndpoint = true
-			ma.Endpoint = p.endpoint(f, where)
+			ma.Endpoint = p.endpoint(f, where, false)
 		case "iam_endpoint":
-			ma.IAMEndpoint = p.endpoint(f, where)
+			ma.IAMEndpoint = p.endpoint(f, where, true)
 		case "project_id":
 			haveProject = true
 			ma.ProjectID = p.projectID(f, where)
