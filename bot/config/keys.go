@@ -36,7 +36,7 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 	if !ok {
 		return 0, false
 	}
-	if b.zeroOK && isZeroDuration(s) {
+	if b.zeroOK && duration.IsZero(s) {
 		return 0, true
 	}
 	what := e.key + " " + where
@@ -57,15 +57,6 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 		return d, true
 	}
 	return 0, false
-}
-
-// isZeroDuration reports whether s writes a zero duration: 0, 0h, 0d, PT0S…
-// (duration.Parse refuses zero, which is right for every key but the ones
-// where 0 means off).
-func isZeroDuration(s string) bool {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "p"), "t")
-	return strings.Contains(t, "0") && strings.Trim(t, "0.dhmst") == ""
 }
 
 // long writes a duration that may run to weeks, in days when it is a whole

@@ -321,7 +321,7 @@ func TestMaxKeepForms(t *testing.T) {
 			t.Errorf("max_keep %s = %v, want %v", in, got, want)
 		}
 	}
-	for _, in := range []string{"-1d", "0x", "d", "00:00", "30d1s"} {
+	for _, in := range []string{"-1d", "0x", "d", "00:00", "30d1s", "s0", "h0", "0d0", "t0", "0t", "p0", "ds0", "0.0000000001s"} {
 		parseErrs(t, valid+"    max_keep: "+in+"\n")
 	}
 }
