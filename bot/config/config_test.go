@@ -498,6 +498,51 @@ func TestAliases(t *testing.T) {
 	}
 }
 
+// A value that is wrong where an alias uses it is reported at the alias,
+// not at the anchor, where it may be right; what an aliased list holds is
+// reported where it is written.
+func TestAliasLines(t *testing.T) {
+	src := valid + `    approval_ttl: &long 5d
+  C0TWO:
+    users: &team [U0A, bob]
+    notebooks: ["*"]
+    max_extend: *long
+    max_keep: *long
+  C0THREE:
+    users: *team
+    notebooks: ["*"]
+    warn_before: [*long]
+    max_extend: *team
+`
+	es := parseErrs(t, src)
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%d: %s", e.Line, e.Msg))
+	}
+	for _, want := range []string{
+		"12: max_extend in channel C0TWO: 120h is longer than 72h",
+		"17: warn_before in channel C0THREE: 120h is longer than 72h",
+		"18: max_extend in channel C0THREE must be a duration such as 8h; got a list",
+		`10: users in channel C0TWO: "bob"`,
+	} {
+		line, msg, _ := strings.Cut(want, ": ")
+		found := false
+		for _, g := range got {
+			if strings.HasPrefix(g, line+": ") && strings.Contains(g, msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem %q in\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	for _, g := range got {
+		if strings.HasPrefix(g, "8: ") {
+			t.Errorf("a problem reported at the anchor, where the value is fine: %s", g)
+		}
+	}
+}
+
 func TestExample(t *testing.T) {
 	c, err := LoadWith(filepath.Join("testdata", "example.yml"), slack)
 	if err != nil {

@@ -291,6 +291,21 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// resolveAt is resolve for a value used where n stands: an alias resolves
+// to a copy of the node it names that carries the alias's line, so that a
+// value wrong where it is used (max_extend: *long) is reported there, not
+// at its anchor. What the named node holds (the items of an aliased list)
+// keeps its own lines: that is where it is written.
+func resolveAt(n *yaml.Node) *yaml.Node {
+	r := resolve(n)
+	if r == nil || r == n {
+		return r
+	}
+	c := *r
+	c.Line, c.Column = n.Line, n.Column
+	return &c
+}
+
 func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
@@ -347,7 +362,7 @@ func (p *parser) entriesOf(m *yaml.Node, where string, secretNames bool) []entry
 	}
 	first := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
+		k, v := resolveAt(m.Content[i]), resolveAt(m.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
 			p.errf(at(k, at(m.Content[i], m)), "keys must be plain words %s; got %s", where, kindOf(k))
 			continue
@@ -450,7 +465,7 @@ func (p *parser) list(e entry, where, want, example string) (items []*yaml.Node,
 		return nil, len(e.v.Content)
 	}
 	for _, raw := range e.v.Content {
-		it := resolve(raw)
+		it := resolveAt(raw)
 		if it == nil || it.Kind != yaml.ScalarNode || isNull(it) {
 			p.errf(at(it, at(raw, e.k)), "%s %s: each entry must be one of %s; got %s", e.key, where, want, kindOf(it))
 			continue
