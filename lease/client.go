@@ -306,7 +306,8 @@ func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
 //   - KindNotRunning or KindNotFound when ModelArts answers so;
 //   - KindUnknown, never a plain failure, when the renewal may have been
 //     applied but Renew cannot tell: ctx ended after a request was sent, a
-//     request got no answer or a gateway timeout (504), a 2xx answer could
+//     request got no answer, a bad gateway or a gateway timeout (502,
+//     504), a 2xx answer could
 //     not be read, or the stop time reported cannot be right. Before
 //     returning it, Renew reads the lease back once, on a context of its
 //     own (5 s, outliving ctx); if the notebook already stops at the stop
@@ -439,7 +440,8 @@ func unknownOutcome(op, id string, cause, check error) *Error {
 // poll Get until it is RUNNING or START_FAILED (see Notebook.FailReason).
 // Like Renew, it returns KindUnknown, never a plain failure, when the start
 // may have happened but the answer does not say: ctx ended after a request
-// was sent, a request got no answer or a 504, or a 2xx could not be read.
+// was sent, a request got no answer, a 502 or a 504, or a 2xx could not
+// be read.
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
@@ -502,9 +504,17 @@ type outcome struct {
 	// made for it).
 	reached bool
 	// unsure: some request that may have reached ModelArts got no answer
-	// that says what happened: none at all, a gateway timeout (504), or a
-	// 2xx whose body could not be read.
+	// that says what happened: none at all, a bad gateway or gateway
+	// timeout (502, 504), or a 2xx whose body could not be read.
 	unsure bool
+}
+
+// gatewayUnsure reports whether status is a gateway's answer that says
+// nothing about what ModelArts did behind it: a gateway timeout (504), or a
+// bad gateway (502), which a gateway also answers when the backend's answer
+// to an applied change was cut off.
+func gatewayUnsure(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusGatewayTimeout
 }
 
 // simple runs a call about one notebook.
@@ -531,7 +541,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	for attempt := 0; ; attempt++ {
 		status, hdr, raw, reached, err := c.attempt(ctx, cl)
 		oc.reached = oc.reached || reached
-		oc.unsure = oc.unsure || reached && err != nil || status == http.StatusGatewayTimeout
+		oc.unsure = oc.unsure || reached && err != nil || gatewayUnsure(status)
 		if err == nil && status/100 == 2 {
 			if cl.decode != nil {
 				err = cl.decode(raw)

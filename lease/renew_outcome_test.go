@@ -94,6 +94,12 @@ func TestRenewOutcome(t *testing.T) {
 			ok: true, leaseReads: 1, appliedInStore: true},
 		{name: "gateway timeout, nothing applied", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 504}, budget: 500 * time.Millisecond,
 			kind: lease.KindUnknown, leaseReads: 1},
+		{name: "bad gateway after applying", renew: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), budget: 500 * time.Millisecond,
+			ok: true, leaseReads: 1, appliedInStore: true},
+		{name: "bad gateway, nothing applied", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502}, budget: 500 * time.Millisecond,
+			kind: lease.KindUnknown, leaseReads: 1},
+		{name: "bad gateway, then applied on a retry", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502, Times: 1},
+			ok: true, appliedInStore: true},
 		{name: "200 with a stop in 1970 is read back", renew: applyThenAnswer(200, bogus),
 			ok: true, leaseReads: 1, appliedInStore: true},
 		{name: "200 with a stop in 1970, read back the same", renew: applyThenAnswer(200, bogus), lease: applyThenAnswer(200, bogus),
@@ -197,6 +203,8 @@ func TestStartStopOutcome(t *testing.T) {
 		{name: "stop applied, caller's deadline passes in flight", front: applyThenHang, ctxTimeout: 300 * time.Millisecond, kind: lease.KindUnknown},
 		{name: "start applied, 2xx that cannot be read", start: true, front: applyThenAnswer(200, `{"id":`), kind: lease.KindUnknown},
 		{name: "stop applied, gateway timeout", front: applyThenAnswer(504, `{"error_code":"APIG.0201","error_msg":"Backend timeout."}`), kind: lease.KindUnknown},
+		{name: "stop applied, bad gateway", front: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), kind: lease.KindUnknown},
+		{name: "start applied, bad gateway", start: true, front: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), kind: lease.KindUnknown},
 		{name: "start refused with 500: nothing made", start: true, fault: &simulator.Fault{Route: simulator.RouteStart, Status: 500}, kind: lease.KindUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
