@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leasebot/leasebot/lease/internal/apig"
@@ -108,6 +109,10 @@ type IAMPassword struct {
 	once  sync.Once
 	cache *cache.Cache
 	fetch chan struct{} // one token request at a time
+	// last is the last token issued. The cache drops a token when it
+	// expires (or never holds one IAM issued for less than tokenMargin),
+	// but a server may still echo it: Secrets keeps redacting it.
+	last atomic.Pointer[string]
 }
 
 const (
@@ -153,13 +158,12 @@ func (a *IAMPassword) Validate() error {
 	return nil
 }
 
-// Secrets returns the password and the cached token, if any.
+// Secrets returns the password and the last token issued, if any, cached
+// or not.
 func (a *IAMPassword) Secrets() []string {
 	s := []string{a.Password}
-	if a.cache != nil {
-		if v, ok := a.cache.Get(tokenKey); ok {
-			s = append(s, v.(string))
-		}
+	if tok := a.last.Load(); tok != nil {
+		s = append(s, *tok)
 	}
 	return s
 }
@@ -182,6 +186,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	a.last.Store(&tok)
 	if ttl > 0 {
 		a.cache.Set(tokenKey, tok, ttl)
 	}
