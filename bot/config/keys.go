@@ -47,7 +47,7 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 	}
 	format := duration.Format // as for leases: "96h is longer than 72h"
 	if b.max > MaxLease {
-		format = long
+		format = duration.FormatLong // keeps are counted in days: "30d 1h is longer than 30d"
 	}
 	switch {
 	case d > b.max:
@@ -58,16 +58,6 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 		return d, true
 	}
 	return 0, false
-}
-
-// long writes a duration that may run to weeks, in days when it is a whole
-// number of days from two on ("30d", not "720h").
-func long(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d >= 2*day && d%day == 0 {
-		return fmt.Sprintf("%dd", d/day)
-	}
-	return duration.Format(d)
 }
 
 // historyDays reads history_days: a whole number of days, 1 …

@@ -121,7 +121,7 @@ func TestNewKeyErrors(t *testing.T) {
 
 		// max_keep
 		{"max_keep over", valid + "    max_keep: 31d\n", 8, "max_keep in channel C0ML: 31d is longer than 30d, the furthest ahead a keep may end", true},
-		{"max_keep over hours", valid + "    max_keep: 721h\n", 8, "721h is longer than 30d", true},
+		{"max_keep over hours", valid + "    max_keep: 721h\n", 8, "30d 1h is longer than 30d", true}, // 721h, in days as keeps are
 		{"max_keep bad", valid + "    max_keep: forever\n", 8, `max_keep in channel C0ML: "forever" is not a duration`, true},
 		{"max_keep bare", valid + "    max_keep: 7\n", 8, `"7" is not a duration: add a unit`, true},
 		{"max_keep list", valid + "    max_keep: [7d]\n", 8, "max_keep in channel C0ML must be a duration such as 7d, or 0 to turn keep off; got a list", true},

@@ -785,7 +785,7 @@ func (p *parser) owners(d *Defaults, src defaultSources, havePeople bool) {
 			"set owner_max_keep (or max_keep in defaults), or drop keep from owner_actions")
 	case !hasKeep && src.ownerMaxKeep > 0 && d.OwnerMaxKeep > 0:
 		p.noteAt(src.ownerMaxKeep, "owner_max_keep in defaults is %s but owner_actions lacks keep: owners cannot keep; add keep to owner_actions, or remove owner_max_keep",
-			long(d.OwnerMaxKeep))
+			duration.FormatLong(d.OwnerMaxKeep))
 	}
 }
 
@@ -969,7 +969,7 @@ func (p *parser) checkKeep(ch *Channel, name string, actionsLine, keepLine int, 
 		p.noteAt(line, "%s: actions include keep but max_keep is 0 (keep off): every keep by a member will be refused; set max_keep, or drop keep from actions", who)
 	case !keep && ch.MaxKeep > 0:
 		p.noteAt(line, "%s: max_keep is %s but actions lack keep: members cannot keep notebooks (admins can); add keep to actions, or set max_keep: 0",
-			who, long(ch.MaxKeep))
+			who, duration.FormatLong(ch.MaxKeep))
 	}
 }
 
