@@ -325,7 +325,7 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 		sent = c.cfg.Now()
 		// Rounded up to the millisecond, so the stop lands at the target,
 		// not a fraction of a millisecond before it (which reads a minute early).
-		ms = min(max((stop.Sub(sent)+time.Millisecond-1).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
+		ms = clampLease((stop.Sub(sent) + time.Millisecond - 1).Truncate(time.Millisecond)).Milliseconds()
 		d := strconv.FormatInt(ms, 10)
 		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}
@@ -445,7 +445,7 @@ func unknownOutcome(op, id string, cause, check error) *Error {
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
-		d = min(max(d, MinDuration), MaxDuration)
+		d = clampLease(d)
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
 	return c.change(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed})
@@ -472,6 +472,12 @@ func (c *Client) change(ctx context.Context, cl call) (Notebook, error) {
 		return nb, err // ModelArts answered: it refused
 	}
 	return Notebook{}, unknownOutcome(cl.op, cl.id, err, nil)
+}
+
+// clampLease puts a lease duration into [MinDuration, MaxDuration], the
+// only durations ModelArts accepts.
+func clampLease(d time.Duration) time.Duration {
+	return min(max(d, MinDuration), MaxDuration)
 }
 
 // emptyObject is the body of start and stop: the API defines none, but some
