@@ -103,8 +103,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modelarts endpoint: %w", err)
 	}
-	if !validProjectID(cfg.ProjectID) {
-		return nil, errors.New("modelarts project ID: want letters, digits, '-' or '_'")
+	if err := CheckProjectID(cfg.ProjectID); err != nil {
+		return nil, fmt.Errorf("modelarts project ID: %w", err)
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("modelarts: no authenticator")
@@ -191,12 +191,36 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// validProjectID accepts what may stand as one segment of the request path:
-// project IDs are 32 hex digits on Huawei Cloud and OTC, but the rule is kept
-// loose (the characters of a name, at most 64) so that an unusual project
-// still works.
-func validProjectID(id string) bool {
-	return id != "" && len(id) <= 64 && nameChars(id)
+// ProjectIDLen is the length of a project ID: 32 hexadecimal digits.
+const ProjectIDLen = 32
+
+// Project ID problems CheckProjectID reports, in the order it checks them;
+// callers word them for their readers (the config loader names the line).
+var (
+	ErrProjectIDEmpty  = errors.New("is empty")
+	ErrProjectIDCase   = errors.New("must be in lower case")
+	ErrProjectIDChars  = errors.New("must be hexadecimal digits (0-9, a-f)")
+	ErrProjectIDLength = errors.New("must be 32 characters long")
+)
+
+// CheckProjectID is the one rule for a project ID, which leasebot puts in
+// every request path: 32 hexadecimal digits in lower case, as Huawei Cloud
+// and Open Telekom Cloud issue them. Anything else cannot name a project,
+// so it is refused when the config is read rather than on every call.
+func CheckProjectID(id string) error {
+	isHex := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' }
+	notHex := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return !isHex(r) }) >= 0 }
+	switch {
+	case id == "":
+		return ErrProjectIDEmpty
+	case len(id) == ProjectIDLen && !notHex(strings.ToLower(id)) && notHex(id):
+		return ErrProjectIDCase
+	case notHex(id):
+		return ErrProjectIDChars
+	case len(id) != ProjectIDLen:
+		return ErrProjectIDLength
+	}
+	return nil
 }
 
 // ListOptions filters List.

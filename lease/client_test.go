@@ -464,6 +464,8 @@ func TestNewValidates(t *testing.T) {
 		{"credentials in URL", lease.Config{Endpoint: "https://u:p@modelarts.example.com", ProjectID: project, Auth: aksk}, false},
 		{"no project", lease.Config{Endpoint: "https://x.example.com", Auth: aksk}, false},
 		{"bad project", lease.Config{Endpoint: "https://x.example.com", ProjectID: "a/b", Auth: aksk}, false},
+		{"project that is a name", lease.Config{Endpoint: "https://x.example.com", ProjectID: "eu-de_my-project", Auth: aksk}, false},
+		{"project in upper case", lease.Config{Endpoint: "https://x.example.com", ProjectID: strings.ToUpper(project), Auth: aksk}, false},
 		{"no auth", lease.Config{Endpoint: "https://x.example.com", ProjectID: project}, false},
 		{"empty SK", lease.Config{Endpoint: "https://x.example.com", ProjectID: project, Auth: &lease.AKSK{AK: "a"}}, false},
 		{"IAM without password", lease.Config{Endpoint: "https://x.example.com", ProjectID: project,
@@ -481,6 +483,27 @@ func TestNewValidates(t *testing.T) {
 				t.Errorf("New: %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestCheckProjectID: 32 lower-case hexadecimal digits, each problem named.
+func TestCheckProjectID(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want error
+	}{
+		{project, nil},
+		{"", lease.ErrProjectIDEmpty},
+		{strings.ToUpper(project), lease.ErrProjectIDCase},
+		{"0123456789ABCDEF", lease.ErrProjectIDChars},
+		{"eu-de", lease.ErrProjectIDChars},
+		{"a/b", lease.ErrProjectIDChars},
+		{project[:31], lease.ErrProjectIDLength},
+		{project + "0", lease.ErrProjectIDLength},
+	} {
+		if err := lease.CheckProjectID(tc.id); !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+			t.Errorf("CheckProjectID(%q) = %v, want %v", tc.id, err, tc.want)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/leasebot/leasebot/bot/duration"
+	"github.com/leasebot/leasebot/lease"
 )
 
 // Known keys at each level, in the order they are documented.
@@ -610,16 +611,17 @@ func (p *parser) projectID(e entry, where string) string {
 		return ""
 	}
 	s = strings.TrimSpace(s)
-	isHex := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' }
-	switch {
-	case s == "":
+	switch err := lease.CheckProjectID(s); {
+	case errors.Is(err, lease.ErrProjectIDEmpty):
 		p.errf(e.v, "project_id %s is empty: write the 32-character project ID of your region", where)
-	case len(s) == 32 && strings.IndexFunc(strings.ToLower(s), func(r rune) bool { return !isHex(r) }) < 0 && strings.ToLower(s) != s:
+	case errors.Is(err, lease.ErrProjectIDCase):
 		p.errf(e.v, "project_id %s must be in lower case: write %q", where, strings.ToLower(s))
-	case strings.IndexFunc(s, func(r rune) bool { return !isHex(r) }) >= 0:
+	case errors.Is(err, lease.ErrProjectIDChars):
 		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f), as listed under My Credentials > Projects; %s is not", where, quote(s))
-	case len(s) != 32:
+	case errors.Is(err, lease.ErrProjectIDLength):
 		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f); it has %d", where, len(s))
+	case err != nil:
+		p.errf(e.v, "project_id %s is not a project ID: %v", where, err)
 	default:
 		return s
 	}
