@@ -6,7 +6,8 @@
 // in the query). Notebooks start and stop through STARTING and STOPPING,
 // a start can be made to fail, and leases expire, all on the clock of
 // Options.Now. It verifies every AK/SK signature, can issue IAM tokens,
-// injects faults and logs requests. Tests, `leasebot demo` and
+// injects faults (answers lost after a change was made included) and logs
+// requests. Tests, `leasebot demo` and
 // `leasebot run -simulate` use it.
 package simulator
 
@@ -78,6 +79,10 @@ type Fault struct {
 	Times      int           // requests it applies to; 0 or less: every request until Reset
 	Latency    time.Duration // delay before answering
 	RetryAfter time.Duration // sent as Retry-After, in whole seconds rounded up
+	// Apply serves the request first, carrying out any change it asks
+	// for, and only then answers Status: a gateway whose backend applied
+	// a change but whose answer was lost (a 502 or a 504).
+	Apply bool
 }
 
 // Request is one logged request.
@@ -196,6 +201,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		rep = fail(http.StatusBadRequest, "ModelArts.0104", "The request body cannot be read.")
 	case faulty && f.Status != 0:
+		if f.Apply && route != "" && route != RouteToken {
+			if s.authenticate(r, body, project).status == 0 {
+				s.serve(route, id, r, body)
+			}
+		}
 		rep = faultReply(f)
 	case route == "":
 		rep = fail(http.StatusNotFound, "APIG.0101", "The API does not exist or has not been published in the environment.")
