@@ -407,8 +407,9 @@ func TestPagination(t *testing.T) {
 			if len(got) != tc.n {
 				t.Errorf("%d notebooks, want %d", len(got), tc.n)
 			}
+			// In the server's order: newest first, as ModelArts lists.
 			for i, nb := range got {
-				if want := fmt.Sprintf("nb-%03d", i); nb.Name != want {
+				if want := fmt.Sprintf("nb-%03d", tc.n-1-i); nb.Name != want {
 					t.Fatalf("notebook %d is %s, want %s", i, nb.Name, want)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,5 +138,72 @@ func capPages(max int) func(http.ResponseWriter, *http.Request, http.Handler) {
 		}
 		w.WriteHeader(rec.Code)
 		w.Write(rec.Body.Bytes())
+	}
+}
+
+// TestListingWhileANotebookIsCreated: ModelArts lists newest first, so a
+// notebook created between two pages shifts the later pages by one, and
+// the next page repeats the last notebook of the page before. The listing
+// still holds every notebook once.
+func TestListingWhileANotebookIsCreated(t *testing.T) {
+	var f *fixture
+	var mu sync.Mutex
+	pages, onWire := 0, map[string]int{}
+	f = setup(t, with{front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &page) == nil {
+			mu.Lock()
+			for _, nb := range page.Data {
+				onWire[nb.ID]++
+			}
+			pages++
+			first := pages == 1
+			mu.Unlock()
+			if first {
+				f.sim.AddRunning("created-mid-listing", time.Hour)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}})
+	var ids []string
+	for i := range 120 {
+		ids = append(ids, f.sim.AddRunning(fmt.Sprintf("nb-%03d", i), time.Hour).ID)
+	}
+	nbs, err := f.c.List(context.Background(), lease.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]int{}
+	for _, nb := range nbs {
+		listed[nb.ID]++
+	}
+	for id, n := range listed {
+		if n != 1 {
+			t.Errorf("notebook %s listed %d times", id, n)
+		}
+	}
+	for _, id := range ids {
+		if listed[id] != 1 {
+			t.Errorf("notebook %s listed %d times, want once", id, listed[id])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	repeated := 0
+	for _, n := range onWire {
+		if n > 1 {
+			repeated++
+		}
+	}
+	if repeated != 1 {
+		t.Errorf("%d notebooks came twice across pages, want 1: the page after the creation repeats one", repeated)
 	}
 }

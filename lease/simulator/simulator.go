@@ -2,12 +2,12 @@
 // http.Handler that answers the calls of the lease client the way ModelArts
 // does, its surprises included (unknown IDs are HTTP 400 ModelArts.6309,
 // limit must be 10, 20 or 50, renew answers may be 204, unknown paths are
-// the gateway's 404 APIG.0101, older versions want the renewal's duration
-// in the query). Notebooks start and stop through STARTING and STOPPING,
-// a start can be made to fail, and leases expire, all on the clock of
-// Options.Now. It verifies every AK/SK signature, can issue IAM tokens,
-// injects faults (answers lost after a change was made included) and logs
-// requests. Tests, `leasebot demo` and
+// the gateway's 404 APIG.0101, listings run newest first, older versions
+// want the renewal's duration in the query). Notebooks start and stop
+// through STARTING and STOPPING, a start can be made to fail, and leases
+// expire, all on the clock of Options.Now. It verifies every AK/SK
+// signature, can issue IAM tokens, injects faults (answers lost after a
+// change was made included) and logs requests. Tests, `leasebot demo` and
 // `leasebot run -simulate` use it.
 package simulator
 
@@ -100,7 +100,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	nbs    map[string]*entry
-	order  []string // insertion order, the listing order
+	order  []string // insertion order, oldest first; listings run newest first
 	faults []Fault
 	log    []Request
 	tokens map[string]time.Time // IAM token → expiry

@@ -272,6 +272,33 @@ func TestFaultApply(t *testing.T) {
 	}
 }
 
+// TestListNewestFirst: ModelArts' sort_dir defaults to DESC, newest first.
+func TestListNewestFirst(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	for _, name := range []string{"a", "b", "c"} {
+		e.sim.AddRunning(name, time.Hour)
+	}
+	names := func(a answer) string {
+		var out []string
+		for _, nb := range a.body["data"].([]any) {
+			out = append(out, nb.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	list := "/v1/" + project + "/notebooks"
+	for _, tc := range []struct{ query, want string }{
+		{"", "c,b,a"}, {"?sort_dir=DESC", "c,b,a"}, {"?sort_dir=ASC", "a,b,c"}, {"?limit=10&offset=1", "b,a"},
+	} {
+		a := e.call(t, "GET", list+tc.query, "", nil)
+		if a.status != 200 || names(a) != tc.want {
+			t.Errorf("list%s: %d %s, want %s", tc.query, a.status, a.raw, tc.want)
+		}
+	}
+	if a := e.call(t, "GET", list+"?sort_dir=up", "", nil); a.status != 400 || a.body["error_code"] != "ModelArts.0101" {
+		t.Errorf("sort_dir=up: %d %s", a.status, a.raw)
+	}
+}
+
 func TestIAMTokens(t *testing.T) {
 	e := newEnv(t, simulator.Options{IAM: &simulator.IAMUser{Name: "u", Password: "pw", Domain: "d", TTL: time.Hour}})
 	id := e.sim.AddRunning("x", 3*time.Hour).ID
