@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,21 +220,38 @@ func TestWarningToAChannelTheBotIsNotInIsNotRetriedForever(t *testing.T) {
 	}
 }
 
-// A wrong endpoint or path answers with the API gateway's 404 (APIG.0101):
-// check calls it a configuration error, and a command says leasebot is
-// misconfigured, not that the notebook does not exist.
+// A wrong endpoint answers with the API gateway's 404 (APIG.0101): check
+// calls it a configuration error, and a command says leasebot is
+// misconfigured, not that the notebook does not exist. An endpoint with a
+// path is refused by the config, with its line.
 func TestWrongEndpointIsAConfigurationError(t *testing.T) {
 	h := newHarness(t, harnessOptions{noStart: true})
 	data, _ := os.ReadFile(h.config)
-	wrong := strings.Replace(string(data), "  endpoint: http://", "  endpoint: http://", 1)
-	i := strings.Index(wrong, "  endpoint: ")
-	j := strings.Index(wrong[i:], "\n")
-	wrong = wrong[:i+j] + "/wrong-prefix" + wrong[i+j:]
+	i := strings.Index(string(data), "  endpoint: ")
+	j := i + strings.Index(string(data[i:]), "\n")
+	line := strings.Count(string(data[:i]), "\n") + 1
+
+	withPath := string(data[:j]) + "/wrong-prefix" + string(data[j:])
+	os.WriteFile(h.config, []byte(withPath), 0o600)
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &errOut, func(k string) string { return h.env[k] })
+	all := out.String() + errOut.String()
+	if want := fmt.Sprintf("leasebot.yml:%d: endpoint in modelarts must have no path", line); code != exitFail || !strings.Contains(all, want) {
+		t.Errorf("check of an endpoint with a path: exit %d, want %q in\n%s", code, want, all)
+	}
+
+	// A host where no ModelArts API is published.
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error_code":"APIG.0101","error_msg":"The API does not exist or has not been published in the environment."}`))
+	}))
+	defer gw.Close()
+	wrong := string(data[:i]) + "  endpoint: " + gw.URL + string(data[j:])
 	os.WriteFile(h.config, []byte(wrong), 0o600)
-	var out syncBuffer
-	code := run(context.Background(), []string{"check", "-config", h.config}, nil, &out, &syncBuffer{}, func(k string) string { return h.env[k] })
-	if code != exitFail || !strings.Contains(out.String(), "modelarts: ERROR") || !strings.Contains(out.String(), "configuration error") {
-		t.Errorf("check against a wrong endpoint: exit %d\n%s", code, out.String())
+	var out2 syncBuffer
+	code = run(context.Background(), []string{"check", "-config", h.config}, nil, &out2, &syncBuffer{}, func(k string) string { return h.env[k] })
+	if code != exitFail || !strings.Contains(out2.String(), "modelarts: ERROR") || !strings.Contains(out2.String(), "configuration error") {
+		t.Errorf("check against a wrong endpoint: exit %d\n%s", code, out2.String())
 	}
 	h.start()
 	r := h.command(alice, chML, "extend 00000000-0000-4000-8000-000000000000 1h")

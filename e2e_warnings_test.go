@@ -117,6 +117,10 @@ func TestWarningAndOneClickExtend(t *testing.T) {
 	if n := h.sim.Count(simulator.RouteRenew); n != 1 {
 		t.Errorf("%d renews, want 1", n)
 	}
+	// The extension's audit line is written after its handler has updated
+	// the warning, so on a loaded machine it may come after the second
+	// click's answer: wait for it.
+	waitFor(5*time.Second, func() bool { return len(h.auditLines()) >= 3 })
 	if audits := h.auditLines(); len(audits) != 3 {
 		t.Errorf("want 3 audit lines (refused, extended, already), got %d", len(audits))
 	}

@@ -16,6 +16,8 @@ func FuzzParse(f *testing.F) {
 		"extend", "extend nb", "extend nb 2h", "extend nb 90m", "extend nb 1h30m", "extend nb 1.5h",
 		"extend nb 1d", "extend nb PT2H", "extend nb P1DT2H", "extend nb 2", "extend nb -2h", "extend nb 0h",
 		"extend nb 2 hours", "extend nb 1 hour 30 minutes", "extend nb by 2h", "extend nb for 2h",
+		"extend nb 2 30m", "extend nb 1 2h", "extend nb by 1 1h", "extend nb 1 .5h", "extend nb 1. 5h", "extend nb 1h 30m",
+		"extend nb 1 hour 2 30 minutes", "start nb 1 5h", "start nb 1 hour 30 minutes", "keep nb 1 5h",
 		"extend nb +2h", "extend nb 2h30", "extend nb 1e3", "extend nb inf", "extend nb NaN", "extend nb 1e400h",
 		"extend nb 99999999999999999999h", "extend nb .h", "extend nb 1..5h", "extend nb 0.0000000001s",
 		"extend nb until 18:30", "extend nb until 9:00", "extend nb until 6:30pm", "extend nb until 9am",
@@ -72,6 +74,22 @@ func FuzzParse(f *testing.F) {
 						t.Fatalf("parser.Parse(%q): Resolve = %v, %v", in, got, err)
 					}
 				}
+			}
+		case "start":
+			if !command.ValidName(c.Notebook) || c.By < 0 || c.Until != nil || c.Off || c.Count != 0 {
+				t.Fatalf("parser.Parse(%q) = %#v", in, c)
+			}
+		case "stop":
+			if !command.ValidName(c.Notebook) || c.By != 0 || c.Until != nil || c.Off || c.Count != 0 {
+				t.Fatalf("parser.Parse(%q) = %#v", in, c)
+			}
+		case "keep":
+			if !command.ValidName(c.Notebook) || c.By != 0 || (c.Until != nil) == c.Off {
+				t.Fatalf("parser.Parse(%q) = %#v: want Until xor Off", in, c)
+			}
+		case "history":
+			if c.Notebook != "" && !command.ValidName(c.Notebook) || c.Count < 0 || c.Count > command.MaxCount || c.By != 0 || c.Until != nil {
+				t.Fatalf("parser.Parse(%q) = %#v", in, c)
 			}
 		default:
 			t.Fatalf("parser.Parse(%q) = %#v: unknown verb", in, c)

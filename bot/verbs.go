@@ -30,7 +30,7 @@ var verbs = []verb{
 			Args:     command.ExtendArgs,
 			Usage: "`/notebook extend NOTEBOOK DURATION` pushes the stop time later by DURATION.\n" +
 				"`/notebook extend NOTEBOOK until TIME` sets the stop time to TIME, in your Slack time zone.\n" +
-				"  DURATION: 90m, 2h, 1h30m, 1.5h, 1d, PT2H (always with a unit: 2h, not 2). \"by 2h\" and \"for 2h\" work too.\n" +
+				"  DURATION: 90m, 2h, 1h30m, 1.5h, 1d, PT2H (a unit after every number: 2h, not 2; 2h30m, not 2 30m). \"by 2h\" and \"for 2h\" work too.\n" +
 				"  TIME: 18:30, 9:00, 6:30pm, 9am, today 18:00, tomorrow 09:00, fri 18:00, 2026-12-01 09:00, 2026-12-01T09:00.\n" +
 				"  A clock time already past today means tomorrow. Stop times only ever move later,\n" +
 				"  to at most 72h from now; a channel may set a lower limit per extension.\n" +

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leasebot/leasebot/lease/internal/apig"
@@ -98,7 +99,7 @@ func (a *AKSK) Secrets() []string { return []string{a.SK, a.SecurityToken} }
 // until 5 minutes before it expires. Use it by pointer; it is safe for
 // concurrent use.
 type IAMPassword struct {
-	Endpoint   string // IAM endpoint, e.g. https://iam.eu-de.otc.t-systems.com (a trailing /v3 is fine)
+	Endpoint   string // IAM endpoint, e.g. https://iam.eu-de.otc.t-systems.com (a trailing /v3 is fine; no other path)
 	Username   string
 	Password   string
 	Domain     string // account (domain) name
@@ -108,6 +109,10 @@ type IAMPassword struct {
 	once  sync.Once
 	cache *cache.Cache
 	fetch chan struct{} // one token request at a time
+	// last is the last token issued. The cache drops a token when it
+	// expires (or never holds one IAM issued for less than tokenMargin),
+	// but a server may still echo it: Secrets keeps redacting it.
+	last atomic.Pointer[string]
 }
 
 const (
@@ -144,7 +149,7 @@ func (a *IAMPassword) Invalidate() {
 // Validate reports a bad IAM endpoint or a missing user name, password,
 // domain or project ID.
 func (a *IAMPassword) Validate() error {
-	if _, err := CheckEndpoint(a.Endpoint); err != nil {
+	if _, err := CheckIAMEndpoint(a.Endpoint); err != nil {
 		return fmt.Errorf("IAM endpoint: %w", err)
 	}
 	if a.Username == "" || a.Password == "" || a.Domain == "" || a.ProjectID == "" {
@@ -153,13 +158,12 @@ func (a *IAMPassword) Validate() error {
 	return nil
 }
 
-// Secrets returns the password and the cached token, if any.
+// Secrets returns the password and the last token issued, if any, cached
+// or not.
 func (a *IAMPassword) Secrets() []string {
 	s := []string{a.Password}
-	if a.cache != nil {
-		if v, ok := a.cache.Get(tokenKey); ok {
-			s = append(s, v.(string))
-		}
+	if tok := a.last.Load(); tok != nil {
+		s = append(s, *tok)
 	}
 	return s
 }
@@ -182,6 +186,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	a.last.Store(&tok)
 	if ttl > 0 {
 		a.cache.Set(tokenKey, tok, ttl)
 	}
@@ -191,7 +196,7 @@ func (a *IAMPassword) token(ctx context.Context) (string, error) {
 // request fetches a token and returns it with how long it may be cached.
 func (a *IAMPassword) request(ctx context.Context) (string, time.Duration, error) {
 	const op = opToken
-	base, err := CheckEndpoint(a.Endpoint)
+	base, err := CheckIAMEndpoint(a.Endpoint)
 	if err != nil {
 		return "", 0, &Error{Kind: KindAuth, Op: op, Err: err}
 	}

@@ -3,8 +3,12 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,5 +210,56 @@ func TestIAMOutageIsRetried(t *testing.T) {
 	}
 	if n := f.sim.Count("token"); n != 2 {
 		t.Errorf("%d token requests, want 2", n)
+	}
+}
+
+// TestIAMTokenRedactedAfterCache: a token the cache no longer holds (IAM
+// issued it for no longer than the 5-minute margin, so it was never
+// cached) is still redacted from what a server echoes.
+func TestIAMTokenRedactedAfterCache(t *testing.T) {
+	var mu sync.Mutex
+	var used []string
+	var echo atomic.Bool
+	var auth *lease.IAMPassword
+	f := setup(t, with{
+		sim: func(o *simulator.Options) {
+			o.IAM = &simulator.IAMUser{Name: iamUser, Password: iamPassword, Domain: iamDomain, TTL: 5 * time.Minute}
+		},
+		cfg: func(f *fixture, c *lease.Config) {
+			auth = &lease.IAMPassword{Endpoint: f.srv.URL, Username: iamUser, Password: iamPassword, Domain: iamDomain, ProjectID: project}
+			c.Auth = auth
+		},
+		front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			tok := r.Header.Get("X-Auth-Token")
+			if tok != "" {
+				mu.Lock()
+				used = append(used, tok)
+				mu.Unlock()
+			}
+			if tok != "" && echo.Load() {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"error_code":"ModelArts.0101","error_msg":"bad token %s"}`, tok)
+				return
+			}
+			next.ServeHTTP(w, r)
+		},
+	})
+	id := running(f)
+	if _, err := f.c.Get(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	first := used[len(used)-1]
+	mu.Unlock()
+	if !slices.Contains(auth.Secrets(), first) {
+		t.Error("Secrets() lacks the token just used")
+	}
+	echo.Store(true)
+	_, err := f.c.Get(context.Background(), id)
+	mu.Lock()
+	last := used[len(used)-1]
+	mu.Unlock()
+	if err == nil || strings.Contains(err.Error(), last) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("err = %v; want the echoed token redacted", err)
 	}
 }

@@ -103,8 +103,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modelarts endpoint: %w", err)
 	}
-	if !validProjectID(cfg.ProjectID) {
-		return nil, errors.New("modelarts project ID: want letters, digits, '-' or '_'")
+	if err := CheckProjectID(cfg.ProjectID); err != nil {
+		return nil, fmt.Errorf("modelarts project ID: %w", err)
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("modelarts: no authenticator")
@@ -130,21 +130,39 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Endpoint problems CheckEndpoint reports; callers word them for their
-// readers (the config loader names the line).
+// Endpoint problems CheckEndpoint and CheckIAMEndpoint report; callers
+// word them for their readers (the config loader names the line).
 var (
 	ErrEndpointNotURL      = errors.New("not an absolute URL")
 	ErrEndpointCredentials = errors.New("must not contain credentials")
 	ErrEndpointQuery       = errors.New("must not have a query or fragment")
 	ErrEndpointScheme      = errors.New("must use https")
 	ErrEndpointPlainHTTP   = errors.New("must use https (http only on loopback hosts)")
+	// ErrEndpointPath: the client adds the whole path itself
+	// (/v1/{project_id}/notebooks…, /v3/auth/tokens), so a path in the
+	// endpoint, such as a pasted …/v1/{project_id}, would only fail later,
+	// on every call, with the gateway's 404.
+	ErrEndpointPath = errors.New("must not have a path")
 )
 
-// CheckEndpoint is the one rule for a ModelArts or IAM endpoint: an
-// absolute https:// URL (http:// only on a loopback host), without
-// credentials, query or fragment. It returns the URL without a trailing
-// slash. Its errors never quote the URL, which could carry credentials.
+// CheckEndpoint is the one rule for a ModelArts endpoint: an absolute
+// https:// URL (http:// only on a loopback host), without credentials,
+// path, query or fragment. It returns the URL without a trailing slash. Its
+// errors never quote the URL, which could carry credentials.
 func CheckEndpoint(raw string) (string, error) {
+	return checkEndpoint(raw, "")
+}
+
+// CheckIAMEndpoint is the rule of CheckEndpoint for an IAM endpoint, which
+// may also end in /v3, as IAM endpoints are often written: the token
+// request goes to /v3/auth/tokens either way.
+func CheckIAMEndpoint(raw string) (string, error) {
+	return checkEndpoint(raw, "/v3")
+}
+
+// checkEndpoint checks raw, whose path must be empty, "/", or path (with or
+// without a trailing slash) when path is not empty.
+func checkEndpoint(raw, path string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil || u.Host == "" || u.Hostname() == "":
@@ -158,6 +176,9 @@ func CheckEndpoint(raw string) (string, error) {
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "", ErrEndpointScheme
 	}
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && (path == "" || p != path) {
+		return "", ErrEndpointPath
+	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
@@ -170,12 +191,36 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// validProjectID accepts what may stand as one segment of the request path:
-// project IDs are 32 hex digits on Huawei Cloud and OTC, but the rule is kept
-// loose (the characters of a name, at most 64) so that an unusual project
-// still works.
-func validProjectID(id string) bool {
-	return id != "" && len(id) <= 64 && nameChars(id)
+// ProjectIDLen is the length of a project ID: 32 hexadecimal digits.
+const ProjectIDLen = 32
+
+// Project ID problems CheckProjectID reports, in the order it checks them;
+// callers word them for their readers (the config loader names the line).
+var (
+	ErrProjectIDEmpty  = errors.New("is empty")
+	ErrProjectIDCase   = errors.New("must be in lower case")
+	ErrProjectIDChars  = errors.New("must be hexadecimal digits (0-9, a-f)")
+	ErrProjectIDLength = errors.New("must be 32 characters long")
+)
+
+// CheckProjectID is the one rule for a project ID, which leasebot puts in
+// every request path: 32 hexadecimal digits in lower case, as Huawei Cloud
+// and Open Telekom Cloud issue them. Anything else cannot name a project,
+// so it is refused when the config is read rather than on every call.
+func CheckProjectID(id string) error {
+	isHex := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' }
+	notHex := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return !isHex(r) }) >= 0 }
+	switch {
+	case id == "":
+		return ErrProjectIDEmpty
+	case len(id) == ProjectIDLen && !notHex(strings.ToLower(id)) && notHex(id):
+		return ErrProjectIDCase
+	case notHex(id):
+		return ErrProjectIDChars
+	case len(id) != ProjectIDLen:
+		return ErrProjectIDLength
+	}
+	return nil
 }
 
 // ListOptions filters List.
@@ -183,8 +228,10 @@ type ListOptions struct {
 	Status string // e.g. "RUNNING"; empty lists every status
 }
 
-// List returns every notebook, fetching all pages (50 per request), at most
-// 100 000 notebooks. The retry budget applies to each page.
+// List returns every notebook, fetching all pages (50 per request, or
+// fewer if the server sends fewer, until the total it reports is reached),
+// at most 100 000 notebooks, each once even when the listing shifts between
+// pages. The retry budget applies to each page.
 func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) {
 	path := "/notebooks"
 	if c.cfg.ListAll {
@@ -229,12 +276,27 @@ func (c *Client) List(ctx context.Context, opt ListOptions) ([]Notebook, error) 
 			}
 		}
 		offset += len(page.Data)
-		// added == 0 stops a server that ignores offset from looping forever.
-		// A missing total (0) is not trusted: a full page means "ask again".
-		if len(page.Data) < pageSize || page.Total > 0 && offset >= page.Total || added == 0 {
+		if listingDone(len(page.Data), added, offset, page.Total) {
 			return all, nil
 		}
 	}
+}
+
+// listingDone reports whether a listing has ended after a page of n
+// notebooks, added of them new, that brought the offset to offset. A page
+// with nothing new ends it, so that a server that ignores offset cannot loop
+// forever. When the answer carries a total, the listing runs until offset
+// reaches it, however short the pages: a server may cap a page below the
+// limit asked for. Without a total (0), a page shorter than the limit is
+// the last.
+func listingDone(n, added, offset, total int) bool {
+	switch {
+	case added == 0:
+		return true
+	case total > 0:
+		return offset >= total
+	}
+	return n < pageSize
 }
 
 // Get returns one notebook, its lease included (this works whatever its status).
@@ -268,7 +330,8 @@ func (c *Client) GetLease(ctx context.Context, id string) (Lease, error) {
 //   - KindNotRunning or KindNotFound when ModelArts answers so;
 //   - KindUnknown, never a plain failure, when the renewal may have been
 //     applied but Renew cannot tell: ctx ended after a request was sent, a
-//     request got no answer or a gateway timeout (504), a 2xx answer could
+//     request got no answer, a bad gateway or a gateway timeout (502,
+//     504), a 2xx answer could
 //     not be read, or the stop time reported cannot be right. Before
 //     returning it, Renew reads the lease back once, on a context of its
 //     own (5 s, outliving ctx); if the notebook already stops at the stop
@@ -286,7 +349,7 @@ func (c *Client) Renew(ctx context.Context, id string, stop time.Time) (time.Tim
 		sent = c.cfg.Now()
 		// Rounded up to the millisecond, so the stop lands at the target,
 		// not a fraction of a millisecond before it (which reads a minute early).
-		ms = min(max((stop.Sub(sent)+time.Millisecond-1).Milliseconds(), MinDuration.Milliseconds()), MaxDuration.Milliseconds())
+		ms = clampLease((stop.Sub(sent) + time.Millisecond - 1).Truncate(time.Millisecond)).Milliseconds()
 		d := strconv.FormatInt(ms, 10)
 		return url.Values{"duration": {d}}, []byte(`{"duration":` + d + `,"type":"timing"}`)
 	}
@@ -401,11 +464,12 @@ func unknownOutcome(op, id string, cause, check error) *Error {
 // poll Get until it is RUNNING or START_FAILED (see Notebook.FailReason).
 // Like Renew, it returns KindUnknown, never a plain failure, when the start
 // may have happened but the answer does not say: ctx ended after a request
-// was sent, a request got no answer or a 504, or a 2xx could not be read.
+// was sent, a request got no answer, a 502 or a 504, or a 2xx could not
+// be read.
 func (c *Client) Start(ctx context.Context, id string, d time.Duration) (Notebook, error) {
 	var q url.Values
 	if d != 0 {
-		d = min(max(d, MinDuration), MaxDuration)
+		d = clampLease(d)
 		q = url.Values{"duration": {strconv.FormatInt(d.Milliseconds(), 10)}, "type": {"timing"}}
 	}
 	return c.change(ctx, call{name: "start", op: "start notebook", id: id, method: http.MethodPost, path: "/start", query: q, body: emptyObject(), retry: retryUnprocessed})
@@ -432,6 +496,12 @@ func (c *Client) change(ctx context.Context, cl call) (Notebook, error) {
 		return nb, err // ModelArts answered: it refused
 	}
 	return Notebook{}, unknownOutcome(cl.op, cl.id, err, nil)
+}
+
+// clampLease puts a lease duration into [MinDuration, MaxDuration], the
+// only durations ModelArts accepts.
+func clampLease(d time.Duration) time.Duration {
+	return min(max(d, MinDuration), MaxDuration)
 }
 
 // emptyObject is the body of start and stop: the API defines none, but some
@@ -464,9 +534,17 @@ type outcome struct {
 	// made for it).
 	reached bool
 	// unsure: some request that may have reached ModelArts got no answer
-	// that says what happened: none at all, a gateway timeout (504), or a
-	// 2xx whose body could not be read.
+	// that says what happened: none at all, a bad gateway or gateway
+	// timeout (502, 504), or a 2xx whose body could not be read.
 	unsure bool
+}
+
+// gatewayUnsure reports whether status is a gateway's answer that says
+// nothing about what ModelArts did behind it: a gateway timeout (504), or a
+// bad gateway (502), which a gateway also answers when the backend's answer
+// to an applied change was cut off.
+func gatewayUnsure(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusGatewayTimeout
 }
 
 // simple runs a call about one notebook.
@@ -493,7 +571,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	for attempt := 0; ; attempt++ {
 		status, hdr, raw, reached, err := c.attempt(ctx, cl)
 		oc.reached = oc.reached || reached
-		oc.unsure = oc.unsure || reached && err != nil || status == http.StatusGatewayTimeout
+		oc.unsure = oc.unsure || reached && err != nil || gatewayUnsure(status)
 		if err == nil && status/100 == 2 {
 			if cl.decode != nil {
 				err = cl.decode(raw)

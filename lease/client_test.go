@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -176,7 +177,17 @@ func TestErrors(t *testing.T) {
 		{name: "gateway 404 is a configuration error", prep: fault(simulator.Fault{Route: "get", Status: 404, Code: "APIG.0101"}), call: get,
 			kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
 		{name: "unknown path is a configuration error", prep: running, call: func(f *fixture, _ string) error {
-			c, _ := lease.New(lease.Config{Endpoint: f.srv.URL + "/typo", ProjectID: project, Auth: f.cfg.Auth})
+			// An endpoint with a path is refused up front; a gateway that
+			// publishes the API under another path answers 404 APIG.0101.
+			if _, err := lease.New(lease.Config{Endpoint: f.srv.URL + "/typo", ProjectID: project, Auth: f.cfg.Auth}); !errors.Is(err, lease.ErrEndpointPath) {
+				t.Errorf("New with a path in the endpoint: %v, want ErrEndpointPath", err)
+			}
+			gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.URL.Path = "/typo" + r.URL.Path
+				f.sim.ServeHTTP(w, r)
+			}))
+			defer gw.Close()
+			c, _ := lease.New(lease.Config{Endpoint: gw.URL, ProjectID: project, Auth: f.cfg.Auth})
 			_, err := c.List(ctx, lease.ListOptions{})
 			return err
 		}, kind: lease.KindConfig, status: 404, code: "APIG.0101", sentry: lease.ErrConfig},
@@ -364,7 +375,8 @@ func TestUnavailableAfterRetryBudget(t *testing.T) {
 	const budget = 800 * time.Millisecond
 	f := setup(t, with{cfg: func(_ *fixture, c *lease.Config) { c.RetryBudget = budget }})
 	id := running(f)
-	f.sim.Inject(simulator.Fault{Route: "renew", Status: 502})
+	// 503, not 502 or 504: a gateway's 502 or 504 leaves the outcome unknown.
+	f.sim.Inject(simulator.Fault{Route: "renew", Status: 503})
 	start := time.Now()
 	err := renew(f, id)
 	if took := time.Since(start); took > 2*budget {
@@ -395,8 +407,9 @@ func TestPagination(t *testing.T) {
 			if len(got) != tc.n {
 				t.Errorf("%d notebooks, want %d", len(got), tc.n)
 			}
+			// In the server's order: newest first, as ModelArts lists.
 			for i, nb := range got {
-				if want := fmt.Sprintf("nb-%03d", i); nb.Name != want {
+				if want := fmt.Sprintf("nb-%03d", tc.n-1-i); nb.Name != want {
 					t.Fatalf("notebook %d is %s, want %s", i, nb.Name, want)
 				}
 			}
@@ -452,18 +465,76 @@ func TestNewValidates(t *testing.T) {
 		{"credentials in URL", lease.Config{Endpoint: "https://u:p@modelarts.example.com", ProjectID: project, Auth: aksk}, false},
 		{"no project", lease.Config{Endpoint: "https://x.example.com", Auth: aksk}, false},
 		{"bad project", lease.Config{Endpoint: "https://x.example.com", ProjectID: "a/b", Auth: aksk}, false},
+		{"project that is a name", lease.Config{Endpoint: "https://x.example.com", ProjectID: "eu-de_my-project", Auth: aksk}, false},
+		{"project in upper case", lease.Config{Endpoint: "https://x.example.com", ProjectID: strings.ToUpper(project), Auth: aksk}, false},
 		{"no auth", lease.Config{Endpoint: "https://x.example.com", ProjectID: project}, false},
 		{"empty SK", lease.Config{Endpoint: "https://x.example.com", ProjectID: project, Auth: &lease.AKSK{AK: "a"}}, false},
 		{"IAM without password", lease.Config{Endpoint: "https://x.example.com", ProjectID: project,
 			Auth: &lease.IAMPassword{Endpoint: "https://iam.example.com", Username: "u", Domain: "d", ProjectID: project}}, false},
 		{"IAM over http", lease.Config{Endpoint: "https://x.example.com", ProjectID: project,
 			Auth: &lease.IAMPassword{Endpoint: "http://iam.example.com", Username: "u", Password: "p", Domain: "d", ProjectID: project}}, false},
+		{"endpoint with a path", lease.Config{Endpoint: "https://modelarts.eu-de.otc.t-systems.com/v1/" + project, ProjectID: project, Auth: aksk}, false},
+		{"IAM endpoint with /v3", lease.Config{Endpoint: "https://x.example.com", ProjectID: project,
+			Auth: &lease.IAMPassword{Endpoint: "https://iam.example.com/v3/", Username: "u", Password: "p", Domain: "d", ProjectID: project}}, true},
+		{"IAM endpoint with another path", lease.Config{Endpoint: "https://x.example.com", ProjectID: project,
+			Auth: &lease.IAMPassword{Endpoint: "https://iam.example.com/v3/auth/tokens", Username: "u", Password: "p", Domain: "d", ProjectID: project}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := lease.New(tc.cfg); (err == nil) != tc.ok {
 				t.Errorf("New: %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestCheckProjectID: 32 lower-case hexadecimal digits, each problem named.
+func TestCheckProjectID(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want error
+	}{
+		{project, nil},
+		{"", lease.ErrProjectIDEmpty},
+		{strings.ToUpper(project), lease.ErrProjectIDCase},
+		{"0123456789ABCDEF", lease.ErrProjectIDChars},
+		{"eu-de", lease.ErrProjectIDChars},
+		{"a/b", lease.ErrProjectIDChars},
+		{project[:31], lease.ErrProjectIDLength},
+		{project + "0", lease.ErrProjectIDLength},
+	} {
+		if err := lease.CheckProjectID(tc.id); !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+			t.Errorf("CheckProjectID(%q) = %v, want %v", tc.id, err, tc.want)
+		}
+	}
+}
+
+// TestCheckEndpoint: the path is the client's to add, so an endpoint has
+// none, except that an IAM endpoint may end in /v3.
+func TestCheckEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		raw       string
+		want      string // "" when refused
+		wantIAM   string
+		errPath   bool // refused for its path (ModelArts)
+		iamRefuse bool
+	}{
+		{raw: "https://m.example.com", want: "https://m.example.com", wantIAM: "https://m.example.com"},
+		{raw: "https://m.example.com/", want: "https://m.example.com", wantIAM: "https://m.example.com"},
+		{raw: "https://m.example.com/v3", errPath: true, wantIAM: "https://m.example.com/v3"},
+		{raw: "https://m.example.com/v3/", errPath: true, wantIAM: "https://m.example.com/v3"},
+		{raw: "https://m.example.com/v1/" + project, errPath: true, iamRefuse: true},
+		{raw: "https://m.example.com//", errPath: true, iamRefuse: true},
+		{raw: "https://m.example.com/V3", errPath: true, iamRefuse: true},
+		{raw: "https://m.example.com/v3/auth/tokens", errPath: true, iamRefuse: true},
+	} {
+		got, err := lease.CheckEndpoint(tc.raw)
+		if tc.errPath != errors.Is(err, lease.ErrEndpointPath) || got != tc.want {
+			t.Errorf("CheckEndpoint(%q) = %q, %v", tc.raw, got, err)
+		}
+		got, err = lease.CheckIAMEndpoint(tc.raw)
+		if tc.iamRefuse != errors.Is(err, lease.ErrEndpointPath) || got != tc.wantIAM {
+			t.Errorf("CheckIAMEndpoint(%q) = %q, %v", tc.raw, got, err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/lease"
+	"github.com/leasebot/leasebot/lease/simulator"
 )
 
 // TestGateway404IsConfiguration: a 404 only means "no such notebook" when
@@ -79,7 +80,10 @@ func TestGateway404IsConfiguration(t *testing.T) {
 func TestIAM404IsConfiguration(t *testing.T) {
 	f, _ := iamSetup(t, 24*time.Hour, iamPassword)
 	id := running(f)
-	f.cfg.Auth = &lease.IAMPassword{Endpoint: f.srv.URL + "/wrong", Username: iamUser, Password: iamPassword, Domain: iamDomain, ProjectID: project}
+	// A server that has no token API: another ModelArts, say.
+	other := httptest.NewServer(simulator.New(simulator.Options{ProjectID: project}))
+	defer other.Close()
+	f.cfg.Auth = &lease.IAMPassword{Endpoint: other.URL, Username: iamUser, Password: iamPassword, Domain: iamDomain, ProjectID: project}
 	c, err := lease.New(f.cfg)
 	if err != nil {
 		t.Fatal(err)

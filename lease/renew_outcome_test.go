@@ -94,6 +94,19 @@ func TestRenewOutcome(t *testing.T) {
 			ok: true, leaseReads: 1, appliedInStore: true},
 		{name: "gateway timeout, nothing applied", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 504}, budget: 500 * time.Millisecond,
 			kind: lease.KindUnknown, leaseReads: 1},
+		{name: "bad gateway after applying", renew: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), budget: 500 * time.Millisecond,
+			ok: true, leaseReads: 1, appliedInStore: true},
+		{name: "bad gateway, nothing applied", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502}, budget: 500 * time.Millisecond,
+			kind: lease.KindUnknown, leaseReads: 1},
+		{name: "applied, then 502 on every attempt", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502, Apply: true}, budget: 500 * time.Millisecond,
+			ok: true, leaseReads: 1, appliedInStore: true},
+		{name: "applied, then 504 on every attempt", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 504, Apply: true}, budget: 500 * time.Millisecond,
+			ok: true, leaseReads: 1, appliedInStore: true},
+		{name: "applied, then 502, and the read-back fails", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502, Apply: true},
+			lease: applyThenAnswer(403, `{"error_code":"ModelArts.0108"}`), budget: 500 * time.Millisecond,
+			kind: lease.KindUnknown, leaseReads: 1, appliedInStore: true},
+		{name: "bad gateway, then applied on a retry", fault: &simulator.Fault{Route: simulator.RouteRenew, Status: 502, Times: 1},
+			ok: true, appliedInStore: true},
 		{name: "200 with a stop in 1970 is read back", renew: applyThenAnswer(200, bogus),
 			ok: true, leaseReads: 1, appliedInStore: true},
 		{name: "200 with a stop in 1970, read back the same", renew: applyThenAnswer(200, bogus), lease: applyThenAnswer(200, bogus),
@@ -190,6 +203,7 @@ func TestStartStopOutcome(t *testing.T) {
 		ctxTimeout time.Duration
 		kind       lease.Kind // KindOther with ok
 		ok         bool
+		applied    bool // the simulator shows the start or stop made
 	}{
 		{name: "start answered", start: true, ok: true},
 		{name: "stop answered", ok: true},
@@ -197,7 +211,14 @@ func TestStartStopOutcome(t *testing.T) {
 		{name: "stop applied, caller's deadline passes in flight", front: applyThenHang, ctxTimeout: 300 * time.Millisecond, kind: lease.KindUnknown},
 		{name: "start applied, 2xx that cannot be read", start: true, front: applyThenAnswer(200, `{"id":`), kind: lease.KindUnknown},
 		{name: "stop applied, gateway timeout", front: applyThenAnswer(504, `{"error_code":"APIG.0201","error_msg":"Backend timeout."}`), kind: lease.KindUnknown},
+		{name: "stop applied, bad gateway", front: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), kind: lease.KindUnknown},
+		{name: "start applied, bad gateway", start: true, front: applyThenAnswer(502, `{"error_code":"APIG.0202","error_msg":"Backend unavailable."}`), kind: lease.KindUnknown},
 		{name: "start refused with 500: nothing made", start: true, fault: &simulator.Fault{Route: simulator.RouteStart, Status: 500}, kind: lease.KindUnavailable},
+		{name: "start applied, then 502", start: true, fault: &simulator.Fault{Route: simulator.RouteStart, Status: 502, Apply: true}, kind: lease.KindUnknown, applied: true},
+		{name: "start applied, then 504", start: true, fault: &simulator.Fault{Route: simulator.RouteStart, Status: 504, Apply: true}, kind: lease.KindUnknown, applied: true},
+		{name: "stop applied, then 502", fault: &simulator.Fault{Route: simulator.RouteStop, Status: 502, Apply: true}, kind: lease.KindUnknown, applied: true},
+		{name: "stop applied, then 504", fault: &simulator.Fault{Route: simulator.RouteStop, Status: 504, Apply: true}, kind: lease.KindUnknown, applied: true},
+		{name: "stop not applied, 502", fault: &simulator.Fault{Route: simulator.RouteStop, Status: 502}, kind: lease.KindUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			route := "/stop"
@@ -246,6 +267,16 @@ func TestStartStopOutcome(t *testing.T) {
 			}
 			if tc.kind == lease.KindUnknown && errors.Is(err, lease.ErrUnavailable) {
 				t.Errorf("an outcome-unknown error also matches unavailable: %v", err)
+			}
+			if tc.fault != nil {
+				stored, _ := f.sim.Notebook(nb.ID)
+				made := stored.Status != lease.StatusStopped
+				if !tc.start {
+					made = stored.Status == lease.StatusStopping || stored.Status == lease.StatusStopped
+				}
+				if made != tc.applied {
+					t.Errorf("simulator status %s: applied %v, want %v", stored.Status, made, tc.applied)
+				}
 			}
 		})
 	}

@@ -190,6 +190,9 @@ func parseDuration(words []string, pre string) (time.Duration, int, error) {
 		if i == 0 {
 			w = strings.TrimPrefix(w, "+")
 		}
+		if gluesNumbers(joined.String(), w) {
+			break // "2 30m" is not 230m, nor "1 2h" 12h
+		}
 		joined.WriteString(w)
 		if d, err := duration.Parse(unitWords(joined.String())); err == nil {
 			best, bestN = d, i+1
@@ -199,6 +202,11 @@ func parseDuration(words []string, pre string) (time.Duration, int, error) {
 		return best, bestN, nil
 	}
 	_, err := duration.Parse(unitWords(strings.TrimPrefix(strings.ToLower(first), "+")))
+	if errors.Is(err, duration.ErrBareNumber) && len(words) > 1 && gluesNumbers(first, words[1]) {
+		// "extend nb 2 30m": two numbers, read as neither 230m nor 2h30m.
+		return 0, 0, syntaxErr(hint, "%s are two numbers: give one duration, with a unit after each number, like 2h or 2h30m.",
+			show(first+" "+words[1]))
+	}
 	if errors.Is(err, duration.ErrBareNumber) {
 		if isSmallInt(first) && atoi(first) > 0 {
 			hint = pre + " " + first + "h"
@@ -218,6 +226,19 @@ func parseDuration(words []string, pre string) (time.Duration, int, error) {
 		reason = clean(de.Reason)
 	}
 	return 0, 0, syntaxErr(hint, "%s is not a duration: %s.", show(first), reason)
+}
+
+// gluesNumbers reports whether writing next straight after prev would run
+// two numbers together: prev ends in a digit or '.' and next starts with
+// one. Words of a duration are joined without a space ("1 hour 30 minutes"
+// reads as 1hour30minutes), so such words must not be joined: "2 30m" would
+// read as 230m.
+func gluesNumbers(prev, next string) bool {
+	if prev == "" || next == "" {
+		return false
+	}
+	numeric := func(c byte) bool { return c >= '0' && c <= '9' || c == '.' }
+	return numeric(prev[len(prev)-1]) && numeric(next[0])
 }
 
 // unitWords shortens unit words in a lower-case duration: "2hours" → "2h",

@@ -306,18 +306,15 @@ func (p *Parser) suggestVerb(word string) (int, bool) {
 	if utf8.RuneCountInString(w) > 20 {
 		return 0, false
 	}
-	best, bestD := -1, 3
-	for i, s := range p.specs {
-		d := suggest.Distance(w, s.Name)
-		if len(w) >= 3 && strings.HasPrefix(s.Name, w) {
-			d = 1
+	best, d := suggest.Closest(w, p.Verbs(), func(w, name string) int {
+		if len(w) >= 3 && strings.HasPrefix(name, w) {
+			return 1 // "ext" is extend
 		}
-		if d < bestD {
-			best, bestD = i, d
-		}
-	}
-	// A one- or two-letter word is a wild guess unless it is a prefix.
-	if best < 0 || utf8.RuneCountInString(w) <= 2 && !strings.HasPrefix(p.specs[best].Name, w) {
+		return suggest.Distance(w, name)
+	})
+	// Three edits is another word; a one- or two-letter word is a wild
+	// guess unless it is a prefix.
+	if best < 0 || d >= 3 || utf8.RuneCountInString(w) <= 2 && !strings.HasPrefix(p.specs[best].Name, w) {
 		return 0, false
 	}
 	return best, true

@@ -107,16 +107,11 @@ func isSecretKey(k string) bool {
 // a likely typo.
 func suggest(key string, cands []string) string {
 	k := normKey(key)
-	best, bestD := "", -1
-	for _, c := range cands {
-		d := osa(k, normKey(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
+	i, bestD := typo.Closest(k, cands, func(k, c string) int { return osa(k, normKey(c)) })
+	if i < 0 {
 		return ""
 	}
+	best := cands[i]
 	limit := 1
 	switch n := len(normKey(best)); {
 	case n >= 10:

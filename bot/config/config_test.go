@@ -157,6 +157,12 @@ func TestErrors(t *testing.T) {
 		{"query", strings.Replace(valid, "https://modelarts.example.com", "https://modelarts.example.com/?a=b", 1), 2, "must not have a query", true},
 		{"empty endpoint", strings.Replace(valid, "https://modelarts.example.com", `""`, 1), 2, "endpoint in modelarts is empty", true},
 		{"iam http", strings.Replace(valid, "channels:", "  iam_endpoint: http://iam.example.com\nchannels:", 1), 4, "iam_endpoint in modelarts must use https://", true},
+		{"endpoint with a path", strings.Replace(valid, "https://modelarts.example.com", "https://modelarts.example.com/v1/0123456789abcdef0123456789abcdef", 1), 2,
+			`endpoint in modelarts must have no path (got "/v1/0123456789abcdef0123456789abcdef"): write the address alone, like https://modelarts.eu-de.otc.t-systems.com; leasebot adds /v1/{project_id}/notebooks itself`, true},
+		{"endpoint with /v1", strings.Replace(valid, "https://modelarts.example.com", "https://modelarts.example.com/v1/", 1), 2, `must have no path (got "/v1/")`, true},
+		{"iam endpoint with a path", strings.Replace(valid, "channels:", "  iam_endpoint: https://iam.example.com/v3/auth/tokens\nchannels:", 1), 4,
+			`iam_endpoint in modelarts must have no path but /v3 (got "/v3/auth/tokens"): write the address alone, like https://iam.eu-de.otc.t-systems.com; leasebot adds /v3/auth/tokens itself`, true},
+		{"iam endpoint with another path", strings.Replace(valid, "channels:", "  iam_endpoint: https://iam.example.com/iam\nchannels:", 1), 4, `must have no path but /v3 (got "/iam")`, true},
 		{"project upper", strings.Replace(valid, "0123456789abcdef0123456789abcdef", "0123456789ABCDEF0123456789ABCDEF", 1), 3, `project_id in modelarts must be in lower case: write "0123456789abcdef0123456789abcdef"`, true},
 		{"project short", strings.Replace(valid, "0123456789abcdef0123456789abcdef", "0123456789abcdef", 1), 3, "must be 32 hexadecimal characters (digits and lower-case a-f); it has 16", true},
 		{"project not hex", strings.Replace(valid, "0123456789abcdef0123456789abcdef", "my-project", 1), 3, `must be 32 hexadecimal characters (digits and lower-case a-f), as listed under My Credentials > Projects; "my-project" is not`, true},
@@ -466,13 +472,14 @@ func TestWarnBeforeOrder(t *testing.T) {
 }
 
 func TestLoopbackEndpoints(t *testing.T) {
-	for _, ep := range []string{"http://127.0.0.1", "http://127.0.0.1:8443/base", "http://localhost:1", "http://LOCALHOST", "http://[::1]:9000", "https://modelarts.example.com:443/", "HTTPS://modelarts.example.com"} {
+	for _, ep := range []string{"http://127.0.0.1", "http://127.0.0.1:8443/", "http://localhost:1", "http://LOCALHOST", "http://[::1]:9000", "https://modelarts.example.com:443/", "HTTPS://modelarts.example.com"} {
 		c := mustParse(t, strings.Replace(valid, "https://modelarts.example.com", ep, 1))
 		if strings.HasSuffix(c.ModelArts.Endpoint, "/") {
 			t.Errorf("%s: trailing slash kept: %q", ep, c.ModelArts.Endpoint)
 		}
 	}
-	for _, ep := range []string{"http://10.0.0.1", "http://localhost.example.com", "http://[::2]"} {
+	// A path is refused on loopback hosts too: leasebot adds the whole path.
+	for _, ep := range []string{"http://10.0.0.1", "http://localhost.example.com", "http://[::2]", "http://127.0.0.1:8443/base"} {
 		parseErrs(t, strings.Replace(valid, "https://modelarts.example.com", ep, 1))
 	}
 }
@@ -488,6 +495,51 @@ func TestAliases(t *testing.T) {
 	c := mustParse(t, src)
 	if !slices.Equal(c.Channels["C0THREE"].Users, []string{"U0A", "U0B"}) || !slices.Equal(c.Channels["C0THREE"].Notebooks, []string{"team-*"}) {
 		t.Errorf("C0THREE = %+v", c.Channels["C0THREE"])
+	}
+}
+
+// A value that is wrong where an alias uses it is reported at the alias,
+// not at the anchor, where it may be right; what an aliased list holds is
+// reported where it is written.
+func TestAliasLines(t *testing.T) {
+	src := valid + `    approval_ttl: &long 5d
+  C0TWO:
+    users: &team [U0A, bob]
+    notebooks: ["*"]
+    max_extend: *long
+    max_keep: *long
+  C0THREE:
+    users: *team
+    notebooks: ["*"]
+    warn_before: [*long]
+    max_extend: *team
+`
+	es := parseErrs(t, src)
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%d: %s", e.Line, e.Msg))
+	}
+	for _, want := range []string{
+		"12: max_extend in channel C0TWO: 120h is longer than 72h",
+		"17: warn_before in channel C0THREE: 120h is longer than 72h",
+		"18: max_extend in channel C0THREE must be a duration such as 8h; got a list",
+		`10: users in channel C0TWO: "bob"`,
+	} {
+		line, msg, _ := strings.Cut(want, ": ")
+		found := false
+		for _, g := range got {
+			if strings.HasPrefix(g, line+": ") && strings.Contains(g, msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem %q in\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	for _, g := range got {
+		if strings.HasPrefix(g, "8: ") {
+			t.Errorf("a problem reported at the anchor, where the value is fine: %s", g)
+		}
 	}
 }
 
@@ -666,5 +718,22 @@ func TestInheritedButtonsOverChannelMaxAreDropped(t *testing.T) {
 	}
 	if got := c.Channels["C0ML"].ExtendButtons; len(got) != 1 || got[0] != time.Hour {
 		t.Errorf("buttons %v, want [1h]: the inherited 4h button exceeds the channel's max_extend", got)
+	}
+}
+
+// Endpoints are addresses alone: a trailing slash is fine, and an IAM
+// endpoint may end in /v3, as it is often written.
+func TestEndpointForms(t *testing.T) {
+	for _, tc := range []struct{ endpoint, iam, wantEndpoint, wantIAM string }{
+		{"https://modelarts.example.com/", "https://iam.example.com/v3", "https://modelarts.example.com", "https://iam.example.com/v3"},
+		{"https://modelarts.example.com", "https://iam.example.com/v3/", "https://modelarts.example.com", "https://iam.example.com/v3"},
+		{"https://modelarts.example.com:8443", "https://iam.example.com/", "https://modelarts.example.com:8443", "https://iam.example.com"},
+	} {
+		src := strings.Replace(valid, "https://modelarts.example.com", tc.endpoint, 1)
+		src = strings.Replace(src, "channels:", "  iam_endpoint: "+tc.iam+"\nchannels:", 1)
+		c := mustParse(t, src)
+		if c.ModelArts.Endpoint != tc.wantEndpoint || c.ModelArts.IAMEndpoint != tc.wantIAM {
+			t.Errorf("endpoints %q, %q read as %q, %q", tc.endpoint, tc.iam, c.ModelArts.Endpoint, c.ModelArts.IAMEndpoint)
+		}
 	}
 }

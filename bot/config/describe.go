@@ -50,7 +50,7 @@ func (c *Config) Describe() string {
 	kv("  ", "actions", "%s", actionList(d.Actions, "members"))
 	kv("  ", "max_keep", "%s", keepLimit(d.MaxKeep))
 	kv("  ", "approval_max", "%s", duration.Format(d.ApprovalMax))
-	kv("  ", "approval_ttl", "%s", long(d.ApprovalTTL))
+	kv("  ", "approval_ttl", "%s", duration.FormatLong(d.ApprovalTTL))
 	w("owners (their own notebooks, from a direct message or the app's home):\n")
 	if d.NotifyOwner {
 		kv("  ", "notify_owner", "true (warnings also go to the owner by direct message)")
@@ -103,7 +103,7 @@ func (c *Config) Describe() string {
 			kv("  ", "approvers", "%s (and admins)", strings.Join(who, "; "))
 			kv("  ", "approval_max", "%s (extensions over %s and up to %s may be asked for)", duration.Format(ch.ApprovalMax),
 				duration.Format(ch.MaxExtend), duration.Format(ch.ApprovalMax))
-			kv("  ", "approval_ttl", "%s (an undecided request expires then)", long(ch.ApprovalTTL))
+			kv("  ", "approval_ttl", "%s (an undecided request expires then)", duration.FormatLong(ch.ApprovalTTL))
 		}
 		if ch.Warn {
 			kv("  ", "warn", "on, %s before the stop time", durList(ch.WarnBefore))
@@ -138,7 +138,7 @@ func keepLimit(d time.Duration) string {
 	if d == 0 {
 		return "0 (keep off)"
 	}
-	return long(d) + " (a keep may end at most this far ahead)"
+	return duration.FormatLong(d) + " (a keep may end at most this far ahead)"
 }
 
 func orNone(s, none string) string {

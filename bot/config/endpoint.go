@@ -8,11 +8,13 @@ import (
 	"github.com/leasebot/leasebot/lease"
 )
 
-// endpoint checks a ModelArts or IAM endpoint URL: https://, or http:// on a
-// loopback host; no credentials, query or fragment. It returns the URL
-// without a trailing slash, or "" after reporting a problem. The value is
-// never repeated in full, as a URL can carry a password.
-func (p *parser) endpoint(e entry, where string) string {
+// endpoint checks a ModelArts endpoint URL, or an IAM one when iam is set,
+// with lease's rule: https://, or http:// on a loopback host; no
+// credentials, query, fragment or path (an IAM endpoint may end in /v3). It
+// returns the URL without a trailing slash, or "" after reporting a
+// problem. The value is never repeated in full, as a URL can carry a
+// password.
+func (p *parser) endpoint(e entry, where string, iam bool) string {
 	s, ok := p.scalar(e, where, "an https:// URL")
 	if !ok {
 		return ""
@@ -22,7 +24,11 @@ func (p *parser) endpoint(e entry, where string) string {
 		p.errf(e.v, "%s %s is empty: write an https:// URL", e.key, where)
 		return ""
 	}
-	base, err := lease.CheckEndpoint(s)
+	check, example, adds := lease.CheckEndpoint, "https://modelarts.eu-de.otc.t-systems.com", "/v1/{project_id}/notebooks"
+	if iam {
+		check, example, adds = lease.CheckIAMEndpoint, "https://iam.eu-de.otc.t-systems.com", "/v3/auth/tokens"
+	}
+	base, err := check(s)
 	u, _ := url.Parse(s)
 	switch {
 	case errors.Is(err, lease.ErrEndpointNotURL) && u == nil:
@@ -41,6 +47,13 @@ func (p *parser) endpoint(e entry, where string) string {
 	case errors.Is(err, lease.ErrEndpointPlainHTTP):
 		p.errf(e.v, "%s %s must use https:// (plain http:// is allowed only on loopback hosts: localhost, 127.0.0.1, ::1); got http://%s",
 			e.key, where, u.Host)
+	case errors.Is(err, lease.ErrEndpointPath):
+		allowed := "no path"
+		if iam {
+			allowed = "no path but /v3"
+		}
+		p.errf(e.v, "%s %s must have %s (got %s): write the address alone, like %s; leasebot adds %s itself",
+			e.key, where, allowed, quote(u.EscapedPath()), example, adds)
 	case err != nil:
 		p.errf(e.v, "%s %s is not a usable endpoint", e.key, where)
 	default:

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 	if !ok {
 		return 0, false
 	}
-	if b.zeroOK && isZeroDuration(s) {
+	if b.zeroOK && duration.IsZero(s) {
 		return 0, true
 	}
 	what := e.key + " " + where
@@ -46,7 +47,7 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 	}
 	format := duration.Format // as for leases: "96h is longer than 72h"
 	if b.max > MaxLease {
-		format = long
+		format = duration.FormatLong // keeps are counted in days: "30d 1h is longer than 30d"
 	}
 	switch {
 	case d > b.max:
@@ -59,44 +60,24 @@ func (p *parser) bounded(e entry, where string, b bounds) (time.Duration, bool) 
 	return 0, false
 }
 
-// isZeroDuration reports whether s writes a zero duration: 0, 0h, 0d, PT0S…
-// (duration.Parse refuses zero, which is right for every key but the ones
-// where 0 means off).
-func isZeroDuration(s string) bool {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "p"), "t")
-	return strings.Contains(t, "0") && strings.Trim(t, "0.dhmst") == ""
-}
-
-// long writes a duration that may run to weeks, in days when it is a whole
-// number of days from two on ("30d", not "720h").
-func long(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d >= 2*day && d%day == 0 {
-		return fmt.Sprintf("%dd", d/day)
-	}
-	return duration.Format(d)
-}
-
-// historyDays reads history_days: a whole number of days, 1 … MaxHistoryDays.
+// historyDays reads history_days: a whole number of days, 1 …
+// MaxHistoryDays, written in decimal digits. YAML also reads 0x5A, 1_0,
+// 0o17 and 010 (octal) as integers; none of those is how anyone writes a
+// count, so they are refused rather than read as 90, 10, 15 or 8.
 func (p *parser) historyDays(e entry, where string) (int, bool) {
 	s, ok := p.scalar(e, where, "a number of days such as 90")
 	if !ok {
 		return 0, false
 	}
-	if digits := strings.TrimPrefix(s, "-"); digits != "" && strings.Trim(digits, "0123456789") == "" {
-		switch e.v.ShortTag() {
-		case "!!str":
-			p.errf(e.v, "%s %s must be a number, not a string: remove the quotes", e.key, where)
-			return 0, false
-		case "!!float": // too many digits for an integer
-			p.errf(e.v, "%s %s is too large: at most %d days (a century)", e.key, where, MaxHistoryDays)
-			return 0, false
-		}
-	}
-	if e.v.ShortTag() == "!!int" {
-		var n int64
-		switch err := e.v.Decode(&n); {
+	digits := strings.TrimPrefix(s, "-")
+	decimal := digits != "" && strings.Trim(digits, "0123456789") == ""
+	switch {
+	case decimal && e.v.ShortTag() == "!!str":
+		p.errf(e.v, "%s %s must be a number, not a string: remove the quotes", e.key, where)
+	case decimal && len(digits) > 1 && digits[0] == '0':
+		p.errf(e.v, "%s %s: write %s without the leading zero (YAML reads a leading 0 as octal)", e.key, where, quote(s))
+	case decimal:
+		switch n, err := strconv.ParseInt(s, 10, 64); {
 		case err != nil || n > MaxHistoryDays:
 			p.errf(e.v, "%s %s is too large: at most %d days (a century)", e.key, where, MaxHistoryDays)
 		case n < 1:
@@ -104,13 +85,15 @@ func (p *parser) historyDays(e entry, where string) (int, bool) {
 		default:
 			return int(n), true
 		}
-		return 0, false
+	case e.v.ShortTag() == "!!int":
+		p.errf(e.v, "%s %s must be a whole number of days in decimal digits, such as 90; got %s", e.key, where, quote(s))
+	default:
+		if d, err := duration.Parse(s); err == nil && d%(24*time.Hour) == 0 {
+			p.errf(e.v, "%s %s is a number of days without a unit: write %d", e.key, where, d/(24*time.Hour))
+			return 0, false
+		}
+		p.errf(e.v, "%s %s must be a whole number of days such as 90; got %s", e.key, where, quote(s))
 	}
-	if d, err := duration.Parse(s); err == nil && d%(24*time.Hour) == 0 {
-		p.errf(e.v, "%s %s is a number of days without a unit: write %d", e.key, where, d/(24*time.Hour))
-		return 0, false
-	}
-	p.errf(e.v, "%s %s must be a whole number of days such as 90; got %s", e.key, where, quote(s))
 	return 0, false
 }
 

@@ -72,6 +72,14 @@ func TestNewKeyErrors(t *testing.T) {
 		{"history_days huge", valid + "defaults:\n  history_days: 99999999999999999999999\n", 9, "history_days in defaults is too large: at most 36500 days", true},
 		{"history_days quoted", valid + "defaults:\n  history_days: \"30\"\n", 9, "history_days in defaults must be a number, not a string: remove the quotes", true},
 		{"history_days over", valid + "defaults:\n  history_days: 36501\n", 9, "is too large", true},
+		{"history_days hex", valid + "defaults:\n  history_days: 0x5A\n", 9, `history_days in defaults must be a whole number of days in decimal digits, such as 90; got "0x5A"`, true},
+		{"history_days hex lower", valid + "defaults:\n  history_days: 0x1e\n", 9, "in decimal digits", true},
+		{"history_days underscore", valid + "defaults:\n  history_days: 1_0\n", 9, `in decimal digits, such as 90; got "1_0"`, true},
+		{"history_days octal", valid + "defaults:\n  history_days: 0o17\n", 9, "in decimal digits", true},
+		{"history_days binary", valid + "defaults:\n  history_days: 0b101\n", 9, "in decimal digits", true},
+		{"history_days plus", valid + "defaults:\n  history_days: +90\n", 9, "in decimal digits", true},
+		{"history_days leading zero", valid + "defaults:\n  history_days: 010\n", 9, `history_days in defaults: write "010" without the leading zero`, true},
+		{"history_days leading zero, not octal", valid + "defaults:\n  history_days: 090\n", 9, "without the leading zero", true},
 		{"history_days list", valid + "defaults:\n  history_days: [90]\n", 9, "history_days in defaults must be a number of days such as 90; got a list", true},
 		{"history_days in channel", valid + "    history_days: 30\n", 8, "history_days can be set only under defaults", true},
 		{"history_days at top", valid + "history_days: 30\n", 8, "history_days belongs under defaults", true},
@@ -113,7 +121,7 @@ func TestNewKeyErrors(t *testing.T) {
 
 		// max_keep
 		{"max_keep over", valid + "    max_keep: 31d\n", 8, "max_keep in channel C0ML: 31d is longer than 30d, the furthest ahead a keep may end", true},
-		{"max_keep over hours", valid + "    max_keep: 721h\n", 8, "721h is longer than 30d", true},
+		{"max_keep over hours", valid + "    max_keep: 721h\n", 8, "30d 1h is longer than 30d", true}, // 721h, in days as keeps are
 		{"max_keep bad", valid + "    max_keep: forever\n", 8, `max_keep in channel C0ML: "forever" is not a duration`, true},
 		{"max_keep bare", valid + "    max_keep: 7\n", 8, `"7" is not a duration: add a unit`, true},
 		{"max_keep list", valid + "    max_keep: [7d]\n", 8, "max_keep in channel C0ML must be a duration such as 7d, or 0 to turn keep off; got a list", true},
@@ -261,7 +269,7 @@ store:
 defaults:
   max_extend: 12h
   max_keep: 0d
-  history_days: 0x1e
+  history_days: 30
   notify_owner: true
   owner_max_extend: 2h
   owner_actions: [keep, extend]
@@ -321,7 +329,7 @@ func TestMaxKeepForms(t *testing.T) {
 			t.Errorf("max_keep %s = %v, want %v", in, got, want)
 		}
 	}
-	for _, in := range []string{"-1d", "0x", "d", "00:00", "30d1s"} {
+	for _, in := range []string{"-1d", "0x", "d", "00:00", "30d1s", "s0", "h0", "0d0", "t0", "0t", "p0", "ds0", "0.0000000001s"} {
 		parseErrs(t, valid+"    max_keep: "+in+"\n")
 	}
 }

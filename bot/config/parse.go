@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/leasebot/leasebot/bot/duration"
+	"github.com/leasebot/leasebot/lease"
 )
 
 // Known keys at each level, in the order they are documented.
@@ -291,6 +292,21 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// resolveAt is resolve for a value used where n stands: an alias resolves
+// to a copy of the node it names that carries the alias's line, so that a
+// value wrong where it is used (max_extend: *long) is reported there, not
+// at its anchor. What the named node holds (the items of an aliased list)
+// keeps its own lines: that is where it is written.
+func resolveAt(n *yaml.Node) *yaml.Node {
+	r := resolve(n)
+	if r == nil || r == n {
+		return r
+	}
+	c := *r
+	c.Line, c.Column = n.Line, n.Column
+	return &c
+}
+
 func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
@@ -347,7 +363,7 @@ func (p *parser) entriesOf(m *yaml.Node, where string, secretNames bool) []entry
 	}
 	first := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
+		k, v := resolveAt(m.Content[i]), resolveAt(m.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
 			p.errf(at(k, at(m.Content[i], m)), "keys must be plain words %s; got %s", where, kindOf(k))
 			continue
@@ -450,7 +466,7 @@ func (p *parser) list(e entry, where, want, example string) (items []*yaml.Node,
 		return nil, len(e.v.Content)
 	}
 	for _, raw := range e.v.Content {
-		it := resolve(raw)
+		it := resolveAt(raw)
 		if it == nil || it.Kind != yaml.ScalarNode || isNull(it) {
 			p.errf(at(it, at(raw, e.k)), "%s %s: each entry must be one of %s; got %s", e.key, where, want, kindOf(it))
 			continue
@@ -568,9 +584,9 @@ func (p *parser) modelArts(e *entry) ModelArts {
 		switch f.key {
 		case "endpoint":
 			haveEndpoint = true
-			ma.Endpoint = p.endpoint(f, where)
+			ma.Endpoint = p.endpoint(f, where, false)
 		case "iam_endpoint":
-			ma.IAMEndpoint = p.endpoint(f, where)
+			ma.IAMEndpoint = p.endpoint(f, where, true)
 		case "project_id":
 			haveProject = true
 			ma.ProjectID = p.projectID(f, where)
@@ -595,16 +611,17 @@ func (p *parser) projectID(e entry, where string) string {
 		return ""
 	}
 	s = strings.TrimSpace(s)
-	isHex := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' }
-	switch {
-	case s == "":
+	switch err := lease.CheckProjectID(s); {
+	case errors.Is(err, lease.ErrProjectIDEmpty):
 		p.errf(e.v, "project_id %s is empty: write the 32-character project ID of your region", where)
-	case len(s) == 32 && strings.IndexFunc(strings.ToLower(s), func(r rune) bool { return !isHex(r) }) < 0 && strings.ToLower(s) != s:
+	case errors.Is(err, lease.ErrProjectIDCase):
 		p.errf(e.v, "project_id %s must be in lower case: write %q", where, strings.ToLower(s))
-	case strings.IndexFunc(s, func(r rune) bool { return !isHex(r) }) >= 0:
+	case errors.Is(err, lease.ErrProjectIDChars):
 		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f), as listed under My Credentials > Projects; %s is not", where, quote(s))
-	case len(s) != 32:
+	case errors.Is(err, lease.ErrProjectIDLength):
 		p.errf(e.v, "project_id %s must be 32 hexadecimal characters (digits and lower-case a-f); it has %d", where, len(s))
+	case err != nil:
+		p.errf(e.v, "project_id %s is not a project ID: %v", where, err)
 	default:
 		return s
 	}
@@ -770,7 +787,7 @@ func (p *parser) owners(d *Defaults, src defaultSources, havePeople bool) {
 			"set owner_max_keep (or max_keep in defaults), or drop keep from owner_actions")
 	case !hasKeep && src.ownerMaxKeep > 0 && d.OwnerMaxKeep > 0:
 		p.noteAt(src.ownerMaxKeep, "owner_max_keep in defaults is %s but owner_actions lacks keep: owners cannot keep; add keep to owner_actions, or remove owner_max_keep",
-			long(d.OwnerMaxKeep))
+			duration.FormatLong(d.OwnerMaxKeep))
 	}
 }
 
@@ -954,7 +971,7 @@ func (p *parser) checkKeep(ch *Channel, name string, actionsLine, keepLine int, 
 		p.noteAt(line, "%s: actions include keep but max_keep is 0 (keep off): every keep by a member will be refused; set max_keep, or drop keep from actions", who)
 	case !keep && ch.MaxKeep > 0:
 		p.noteAt(line, "%s: max_keep is %s but actions lack keep: members cannot keep notebooks (admins can); add keep to actions, or set max_keep: 0",
-			who, long(ch.MaxKeep))
+			who, duration.FormatLong(ch.MaxKeep))
 	}
 }
 

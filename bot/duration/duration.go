@@ -50,13 +50,7 @@ func Parse(s string) (time.Duration, error) {
 	if _, err := strconv.ParseFloat(low, 64); err == nil {
 		return 0, &Error{Input: s, Reason: fmt.Sprintf("add a unit, e.g. %sh or %sm", in, in), Err: ErrBareNumber}
 	}
-	var d time.Duration
-	var err error
-	if low[0] == 'p' {
-		d, err = parseISO(low[1:])
-	} else {
-		d, err = parseUnits(low, "dhms")
-	}
+	d, err := parse(low)
 	if err != nil {
 		return 0, &Error{Input: s, Reason: err.Error()}
 	}
@@ -64,6 +58,32 @@ func Parse(s string) (time.Duration, error) {
 		return 0, &Error{Input: s, Reason: "it must be longer than zero"}
 	}
 	return d, nil
+}
+
+// IsZero reports whether s writes zero: a bare 0 (or 0.0), or a duration
+// in the grammar of Parse whose every number is zero (0s, 0m, 0h, 0d, 0h0m,
+// PT0S, P0D). Parse refuses zero, which is right everywhere except in a
+// setting where 0 means off; IsZero is for those, so that nothing else (s0,
+// 0d0, a value that merely rounds to zero) reads as off by accident.
+func IsZero(s string) bool {
+	low := strings.ToLower(strings.TrimSpace(s))
+	if !strings.Contains(low, "0") || strings.ContainsAny(low, "123456789") {
+		return false
+	}
+	if strings.Trim(low, "0.") == "" {
+		_, err := strconv.ParseFloat(low, 64)
+		return err == nil
+	}
+	d, err := parse(low)
+	return err == nil && d == 0
+}
+
+// parse reads a lower-case duration of either grammar, zero included.
+func parse(low string) (time.Duration, error) {
+	if low[0] == 'p' {
+		return parseISO(low[1:])
+	}
+	return parseUnits(low, "dhms")
 }
 
 // parseUnits reads number+unit pairs whose units appear in order within allowed.

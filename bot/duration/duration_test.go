@@ -229,12 +229,16 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"90m", "2h", "1h30m", "1.5h", "1d", "PT2H", "P1DT2H", "60s", " 2H ", "2", "0h",
 		"-1h", "30m1h", "2w", "", "PT", "P", "1.5.5h", "10001h", "1e3h", "P1DT", "inf",
-		"\xff", "1h\x00", "９h",
+		"\xff", "1h\x00", "９h", "0", "0.0", "s0", "0d0", "PT0S", "0.0000000001s",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := Parse(s)
+		// Zero is never a duration Parse accepts, and nothing Parse accepts is zero.
+		if IsZero(s) && err == nil {
+			t.Fatalf("IsZero(%q), yet Parse = %v", s, d)
+		}
 		if err != nil {
 			if d != 0 {
 				t.Fatalf("Parse(%q) = %v with error %v", s, d, err)
@@ -284,6 +288,20 @@ func TestFormatLong(t *testing.T) {
 	} {
 		if got := FormatLong(tt.d); got != tt.want {
 			t.Errorf("FormatLong(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestIsZero(t *testing.T) {
+	for _, s := range []string{"0", "0.0", "0.", " 0 ", "00", "0s", "0m", "0h", "0d", "0H", "0.0h", "0h0m", "0d0h0m0s", "PT0S", "pt0m", "P0D", "P0DT0H"} {
+		if !IsZero(s) {
+			t.Errorf("IsZero(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{"", " ", ".", "s0", "h0", "0d0", "t0", "d", "0x", "00:00", "-0", "+0", "0e5", "0w", "0m0h",
+		"PT", "P", "p0", "0.0000000001s", "1s", "10", "1h0m", "nan", "0h 0m"} {
+		if IsZero(s) {
+			t.Errorf("IsZero(%q) = true, want false", s)
 		}
 	}
 }

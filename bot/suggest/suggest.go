@@ -28,3 +28,18 @@ func Distance(a, b string) int {
 	}
 	return prev[len(y)]
 }
+
+// Closest returns the index of the candidate nearest to word by dist (the
+// first of equals) and its distance, or -1 and 0 when there is no
+// candidate. The callers decide what is near enough to suggest: a config
+// key and a chat verb are held to different standards, but they pick the
+// nearest one the same way.
+func Closest(word string, cands []string, dist func(word, cand string) int) (int, int) {
+	best, bestD := -1, 0
+	for i, c := range cands {
+		if d := dist(word, c); best < 0 || d < bestD {
+			best, bestD = i, d
+		}
+	}
+	return best, bestD
+}

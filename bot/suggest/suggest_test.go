@@ -1,6 +1,9 @@
 package suggest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDistance(t *testing.T) {
 	for _, c := range []struct {
@@ -18,5 +21,34 @@ func TestDistance(t *testing.T) {
 		if got := Distance(c.b, c.a); got != c.want {
 			t.Errorf("Distance(%q, %q) = %d, want %d (symmetry)", c.b, c.a, got, c.want)
 		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	cands := []string{"status", "start", "stop", "list"}
+	for _, c := range []struct {
+		word  string
+		want  int
+		wantD int
+	}{
+		{"stat", 1, 1},
+		{"stpo", 2, 1},
+		{"lsit", 3, 1},
+		{"start", 1, 0},
+	} {
+		if i, d := Closest(c.word, cands, Distance); i != c.want || d != c.wantD {
+			t.Errorf("Closest(%q) = %d, %d; want %d, %d", c.word, i, d, c.want, c.wantD)
+		}
+	}
+	if i, d := Closest("ab", []string{"ax", "ay"}, Distance); i != 0 || d != 1 {
+		t.Errorf("Closest between equals = %d, %d; want the first, 0, 1", i, d)
+	}
+	if i, d := Closest("x", nil, Distance); i != -1 || d != 0 {
+		t.Errorf("Closest with no candidates = %d, %d", i, d)
+	}
+	// The distance is the caller's: here, case does not count.
+	fold := func(a, b string) int { return Distance(strings.ToLower(a), strings.ToLower(b)) }
+	if i, d := Closest("LIST", cands, fold); i != 3 || d != 0 {
+		t.Errorf("Closest(LIST, fold) = %d, %d", i, d)
 	}
 }

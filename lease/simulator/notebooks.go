@@ -270,8 +270,20 @@ func (s *Server) list(r *http.Request) reply {
 		feature = "NOTEBOOK"
 	}
 	status, name := q.Get("status"), q.Get("name")
+	// ModelArts' sort_dir defaults to DESC; the default sort key is not
+	// documented, and creation time, newest first, is assumed. A notebook
+	// created while a client pages therefore shifts every later page by
+	// one.
+	order := slices.Clone(s.order)
+	switch strings.ToUpper(q.Get("sort_dir")) {
+	case "", "DESC":
+		slices.Reverse(order)
+	case "ASC":
+	default:
+		return badParam("sort_dir")
+	}
 	p := page{Current: offset / limit, Data: make([]wire, 0, limit), Size: limit}
-	for _, id := range s.order {
+	for _, id := range order {
 		e := s.nbs[id]
 		if !strings.EqualFold(e.nb.Feature, feature) ||
 			status != "" && !strings.EqualFold(e.nb.Status, status) ||

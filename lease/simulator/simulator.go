@@ -2,11 +2,12 @@
 // http.Handler that answers the calls of the lease client the way ModelArts
 // does, its surprises included (unknown IDs are HTTP 400 ModelArts.6309,
 // limit must be 10, 20 or 50, renew answers may be 204, unknown paths are
-// the gateway's 404 APIG.0101, older versions want the renewal's duration
-// in the query). Notebooks start and stop through STARTING and STOPPING,
-// a start can be made to fail, and leases expire, all on the clock of
-// Options.Now. It verifies every AK/SK signature, can issue IAM tokens,
-// injects faults and logs requests. Tests, `leasebot demo` and
+// the gateway's 404 APIG.0101, listings run newest first, older versions
+// want the renewal's duration in the query). Notebooks start and stop
+// through STARTING and STOPPING, a start can be made to fail, and leases
+// expire, all on the clock of Options.Now. It verifies every AK/SK
+// signature, can issue IAM tokens, injects faults (answers lost after a
+// change was made included) and logs requests. Tests, `leasebot demo` and
 // `leasebot run -simulate` use it.
 package simulator
 
@@ -78,6 +79,10 @@ type Fault struct {
 	Times      int           // requests it applies to; 0 or less: every request until Reset
 	Latency    time.Duration // delay before answering
 	RetryAfter time.Duration // sent as Retry-After, in whole seconds rounded up
+	// Apply serves the request first, carrying out any change it asks
+	// for, and only then answers Status: a gateway whose backend applied
+	// a change but whose answer was lost (a 502 or a 504).
+	Apply bool
 }
 
 // Request is one logged request.
@@ -95,7 +100,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	nbs    map[string]*entry
-	order  []string // insertion order, the listing order
+	order  []string // insertion order, oldest first; listings run newest first
 	faults []Fault
 	log    []Request
 	tokens map[string]time.Time // IAM token → expiry
@@ -196,6 +201,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		rep = fail(http.StatusBadRequest, "ModelArts.0104", "The request body cannot be read.")
 	case faulty && f.Status != 0:
+		if f.Apply && route != "" && route != RouteToken {
+			if s.authenticate(r, body, project).status == 0 {
+				s.serve(route, id, r, body)
+			}
+		}
 		rep = faultReply(f)
 	case route == "":
 		rep = fail(http.StatusNotFound, "APIG.0101", "The API does not exist or has not been published in the environment.")

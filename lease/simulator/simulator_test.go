@@ -234,6 +234,71 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestFaultApply: a fault with Apply carries the change out, then answers
+// its status; without Apply, or for a request that fails authentication,
+// nothing changes.
+func TestFaultApply(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	run := e.sim.AddRunning("run", time.Hour)
+	off := e.sim.Add(lease.Notebook{Name: "off", Status: lease.StatusStopped})
+	e.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Status: 504, Apply: true, Times: 1})
+	if a := e.call(t, "PATCH", nbPath(run.ID, "/lease"), `{"duration":7200000,"type":"timing"}`, nil); a.status != 504 {
+		t.Errorf("renew: status %d, want 504", a.status)
+	}
+	if got, _ := e.sim.Notebook(run.ID); !got.StopTime().Equal(e.now.Add(2 * time.Hour)) {
+		t.Errorf("renew answered 504 with Apply: stop %v, want %v", got.StopTime(), e.now.Add(2*time.Hour))
+	}
+	e.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Status: 502, Times: 1})
+	if a := e.call(t, "PATCH", nbPath(run.ID, "/lease"), `{"duration":10800000,"type":"timing"}`, nil); a.status != 502 {
+		t.Errorf("renew: status %d, want 502", a.status)
+	}
+	if got, _ := e.sim.Notebook(run.ID); !got.StopTime().Equal(e.now.Add(2 * time.Hour)) {
+		t.Errorf("renew answered 502 without Apply changed the stop to %v", got.StopTime())
+	}
+	e.sim.Inject(simulator.Fault{Route: simulator.RouteStart, Status: 502, Apply: true, Times: 1})
+	badSignature := func(r *http.Request) { r.Header.Set("X-Sdk-Date", "20000101T000000Z") }
+	if a := e.call(t, "POST", nbPath(off.ID, "/start"), `{}`, badSignature); a.status != 502 {
+		t.Errorf("start: status %d, want 502", a.status)
+	}
+	if got, _ := e.sim.Notebook(off.ID); got.Status != lease.StatusStopped {
+		t.Errorf("an unauthenticated start was applied: %s", got.Status)
+	}
+	e.sim.Inject(simulator.Fault{Route: simulator.RouteStop, Status: 502, Apply: true})
+	if a := e.call(t, "POST", nbPath(run.ID, "/stop"), `{}`, nil); a.status != 502 || a.body["error_code"] != "ModelArts.6102" {
+		t.Errorf("stop: %d %s", a.status, a.raw)
+	}
+	if got, _ := e.sim.Notebook(run.ID); got.Status != lease.StatusStopped && got.Status != lease.StatusStopping {
+		t.Errorf("stop answered 502 with Apply: status %s", got.Status)
+	}
+}
+
+// TestListNewestFirst: ModelArts' sort_dir defaults to DESC, newest first.
+func TestListNewestFirst(t *testing.T) {
+	e := newEnv(t, simulator.Options{})
+	for _, name := range []string{"a", "b", "c"} {
+		e.sim.AddRunning(name, time.Hour)
+	}
+	names := func(a answer) string {
+		var out []string
+		for _, nb := range a.body["data"].([]any) {
+			out = append(out, nb.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	list := "/v1/" + project + "/notebooks"
+	for _, tc := range []struct{ query, want string }{
+		{"", "c,b,a"}, {"?sort_dir=DESC", "c,b,a"}, {"?sort_dir=ASC", "a,b,c"}, {"?limit=10&offset=1", "b,a"},
+	} {
+		a := e.call(t, "GET", list+tc.query, "", nil)
+		if a.status != 200 || names(a) != tc.want {
+			t.Errorf("list%s: %d %s, want %s", tc.query, a.status, a.raw, tc.want)
+		}
+	}
+	if a := e.call(t, "GET", list+"?sort_dir=up", "", nil); a.status != 400 || a.body["error_code"] != "ModelArts.0101" {
+		t.Errorf("sort_dir=up: %d %s", a.status, a.raw)
+	}
+}
+
 func TestIAMTokens(t *testing.T) {
 	e := newEnv(t, simulator.Options{IAM: &simulator.IAMUser{Name: "u", Password: "pw", Domain: "d", TTL: time.Hour}})
 	id := e.sim.AddRunning("x", 3*time.Hour).ID
