@@ -1065,9 +1065,20 @@ func (db *DB) Prune(ctx context.Context, now time.Time, historyDays int) (err er
 		return nil
 	}
 	cutoff := now.Add(-time.Duration(historyDays) * 24 * time.Hour).UnixMilli()
+	// Entries are written in the order of their times, so the old ones are
+	// those before the first recent one, found by reading in ID order from
+	// the oldest: no index on the time is needed, and the reading stops at
+	// the first entry kept.
+	var keep int64
+	err = db.w.QueryRowContext(ctx, `SELECT COALESCE(
+(SELECT id FROM history WHERE at_ms >= $1 ORDER BY id LIMIT 1),
+(SELECT MAX(id) + 1 FROM history), 0)`, cutoff).Scan(&keep)
+	if err != nil {
+		return db.fail(ctx, "prune history", err)
+	}
 	for {
 		res, err := db.w.ExecContext(ctx, `DELETE FROM history WHERE id IN
-(SELECT id FROM history WHERE at_ms < $1 ORDER BY at_ms LIMIT $2)`, cutoff, pruneBatch)
+(SELECT id FROM history WHERE id < $1 ORDER BY id LIMIT $2)`, keep, pruneBatch)
 		n, err := changedRows(res, err)
 		if err != nil {
 			return db.fail(ctx, "prune history", err)

@@ -35,3 +35,20 @@ func ForgeSchemaVersion(ctx context.Context, db *DB, v int) error {
 
 // LockedNotebooks is how many notebooks have an in-process lock entry.
 func LockedNotebooks(db *DB) int { return db.locks.size() }
+
+// CreateAtVersion creates the SQLite store at path with the schema as
+// version v left it, as an older leasebot would have.
+func CreateAtVersion(ctx context.Context, path string, v int) error {
+	d, w, r, err := openSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer func() { r.Close(); w.Close(); d.close() }()
+	conn, release, err := d.migrationConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = migrateTo(ctx, conn, d, 0, v)
+	return err
+}

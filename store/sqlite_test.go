@@ -491,3 +491,45 @@ func TestSQLiteInspect(t *testing.T) {
 		t.Errorf("Info = %+v, %v", info, err)
 	}
 }
+
+// A store an older leasebot left (schema version 1) is brought up to date
+// with what it holds intact: claims still claimed, history entries with
+// their IDs, and new IDs after the old ones.
+func TestSQLiteUpgradeKeepsClaimsAndHistory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "leasebot.db")
+	if err := store.CreateAtVersion(ctx, path, 1); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Now().Add(time.Hour).UnixMilli()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO claims (key, expires_at) VALUES ('event/old', %d)`, far),
+		`INSERT INTO history (at_ms, notebook, verb, outcome) VALUES (1000, 'nb', 'extend', 'extended')`,
+		`INSERT INTO history (at_ms, notebook, verb, outcome) VALUES (2000, 'nb', 'extend', 'refused')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db := openSQLite(t, path)
+	if info, err := db.Info(ctx); err != nil || info.SchemaVersion != store.SchemaVersion() {
+		t.Fatalf("Info = %+v, %v", info, err)
+	}
+	if won, err := db.Claim(ctx, "event/old", time.Hour); err != nil || won {
+		t.Errorf("claim made before the upgrade taken again: %v, %v", won, err)
+	}
+	e := store.Entry{Notebook: "nb", Verb: "extend", Outcome: "extended"}
+	if err := db.Update(ctx, func(tx *store.Tx) error { return tx.AddHistory(&e) }); err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.History(ctx, store.HistoryQuery{})
+	if err != nil || len(es) != 3 || es[2].ID != 1 || es[2].At.UnixMilli() != 1000 || es[1].ID != 2 || es[0].ID != e.ID || e.ID != 3 {
+		t.Errorf("history after the upgrade = %+v, %v (new entry ID %d)", es, err, e.ID)
+	}
+}

@@ -1,0 +1,3 @@
+-- Cheaper writes to claims and history on SQLite (see the .sqlite.sql file
+-- of this version). PostgreSQL's tables stay as they are: its writes cost
+-- a network round trip, not index pages, and its indexes serve pruning.
