@@ -72,8 +72,13 @@ func openSQLite(ctx context.Context, path string) (dialect, *sql.DB, *sql.DB, er
 	// a transaction never has to upgrade a read lock to a write lock, which
 	// SQLite would refuse at once instead of waiting. synchronous=NORMAL is
 	// WAL's usual setting: a crash of leasebot loses nothing, a power cut
-	// may lose the last commits but never corrupts the file.
-	w, err := sql.Open("sqlite", sqliteDSN(abs, busy, "_pragma=foreign_keys(1)", "_pragma=synchronous(NORMAL)", "_txlock=immediate"))
+	// may lose the last commits but never corrupts the file. The unix-excl
+	// VFS locks the file for this process once, instead of taking and
+	// releasing locks (system calls) in every transaction, and keeps the
+	// WAL index in the process's memory rather than a -shm file: the file
+	// lock above keeps other leasebots out already, and other programs
+	// cannot read the file while leasebot runs.
+	w, err := sql.Open("sqlite", sqliteDSN(abs, busy, "_pragma=foreign_keys(1)", "_pragma=synchronous(NORMAL)", "_txlock=immediate", "vfs=unix-excl"))
 	if err != nil {
 		d.close()
 		return nil, nil, nil, fmt.Errorf("store: SQLite file %s: %w", abs, err)
@@ -105,7 +110,7 @@ func openSQLite(ctx context.Context, path string) (dialect, *sql.DB, *sql.DB, er
 	if !strings.EqualFold(mode, "wal") {
 		return fail(fmt.Errorf("cannot use WAL mode (got %q)", mode))
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(abs, busy, "_pragma=foreign_keys(1)", "_pragma=query_only(1)"))
+	r, err := sql.Open("sqlite", sqliteDSN(abs, busy, "_pragma=foreign_keys(1)", "_pragma=query_only(1)", "vfs=unix-excl"))
 	if err != nil {
 		return fail(err)
 	}

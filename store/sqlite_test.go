@@ -116,6 +116,22 @@ func TestSQLiteOtherProcess(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use by another leasebot process") {
 		t.Fatalf("Open while another process holds the file = %v", err)
 	}
+	// The file is held exclusively (SQLite's unix-excl VFS): another
+	// program cannot read it, and there is no shared-memory file, since the
+	// WAL index stays in the owning process.
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	err = raw.QueryRow(`SELECT count(*) FROM history`).Scan(&n)
+	raw.Close()
+	if err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Errorf("another process read the file while leasebot held it: %v", err)
+	}
+	if _, err := os.Stat(path + "-shm"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s-shm: %v; want none", filepath.Base(path), err)
+	}
 	// SIGKILL: no Close runs; the kernel drops the lock with the process.
 	cmd.Process.Kill()
 	cmd.Wait()
