@@ -26,7 +26,7 @@ func (b *Bot) record(ctx context.Context, user, place string, c change) {
 	e := b.entry(user, place, c)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := b.store.Update(ctx, func(tx *store.Tx) error { return tx.AddHistory(&e) }); err != nil {
+	if err := b.store.AddHistory(ctx, &e); err != nil {
 		b.log.Error("recording a change in the history failed", "notebook", c.nb.ID, "verb", c.verb, "err", err)
 	}
 }

@@ -233,6 +233,13 @@ type API interface {
 	// changes they describe are written together or not at all.
 	Update(ctx context.Context, fn func(tx *Tx) error) error
 
+	// AddHistory appends one entry on its own and sets its ID: for an
+	// attempt whose state lives elsewhere (a lease at ModelArts), so that
+	// nothing else is written with it. One statement, atomic by itself,
+	// costs less than a transaction of Update; entries that describe a
+	// change to the store's own state go in that change's Update.
+	AddHistory(ctx context.Context, e *Entry) error
+
 	// History returns entries matching q, newest first.
 	History(ctx context.Context, q HistoryQuery) ([]Entry, error)
 

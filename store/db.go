@@ -697,15 +697,27 @@ old_stop_ms, new_stop_ms, outcome, code, approver`
 // AddHistory appends e and sets e.ID; a zero e.At is set to now.
 func (t *Tx) AddHistory(e *Entry) (err error) {
 	defer t.db.report("add_history", time.Now(), &err)
+	return t.db.fail(t.ctx, fmt.Sprintf("add history %s %s", e.Verb, e.Notebook), addHistory(t.ctx, t.tx, e, t.db.now))
+}
+
+// AddHistory appends e on its own (see API) and sets e.ID; a zero e.At is
+// set to now.
+func (db *DB) AddHistory(ctx context.Context, e *Entry) (err error) {
+	defer db.report("add_history", time.Now(), &err)
+	return db.fail(ctx, fmt.Sprintf("add history %s %s", e.Verb, e.Notebook), addHistory(ctx, db.w, e, db.now))
+}
+
+func addHistory(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, e *Entry, now func() time.Time) error {
 	if e.At.IsZero() {
-		e.At = t.db.now()
+		e.At = now()
 	}
-	err = t.tx.QueryRowContext(t.ctx, `INSERT INTO history (at_ms, user_id, channel, via, notebook, notebook_name, verb, requested,
+	return q.QueryRowContext(ctx, `INSERT INTO history (at_ms, user_id, channel, via, notebook, notebook_name, verb, requested,
 old_stop_ms, new_stop_ms, outcome, code, approver)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		ms(e.At), e.User, e.Channel, e.Via, e.Notebook, e.NotebookName, e.Verb, e.Requested,
 		ms(e.OldStop), ms(e.NewStop), e.Outcome, e.Code, e.Approver).Scan(&e.ID)
-	return t.db.fail(t.ctx, fmt.Sprintf("add history %s %s", e.Verb, e.Notebook), err)
 }
 
 // EndWarning ends an open warning (see TxAPI). The condition on the

@@ -114,6 +114,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"DecideApprovalConcurrent", testDecideApprovalConcurrent},
 		{"History", testHistory},
 		{"HistoryManyNotebooks", testHistoryManyNotebooks},
+		{"AddHistoryAlone", testAddHistoryAlone},
 		{"LockNotebookExcludes", testLockNotebookExcludes},
 		{"LockNotebookIndependent", testLockNotebookIndependent},
 		{"LockNotebookCancel", testLockNotebookCancel},
@@ -798,6 +799,33 @@ func testHistory(t *testing.T, db *store.DB) {
 	must(t, err)
 	if len(got) != 1 || got[0] != es[7] {
 		t.Errorf("entry\n got %+v\nwant %+v", got, es[7])
+	}
+}
+
+// An entry added on its own is numbered and read back like one added in a
+// transaction, in the order written.
+func testAddHistoryAlone(t *testing.T, db *store.DB) {
+	first := addHistory(t, db, []store.Entry{{At: at(1), User: "U1", Notebook: "nb", Verb: "extend", Outcome: "extended"}})[0]
+	alone := store.Entry{User: "U2", Channel: "C1", Via: "channel", Notebook: "nb", NotebookName: "train", Verb: "extend",
+		Requested: "2h", OldStop: at(2), NewStop: at(4), Outcome: "refused", Code: "over_limit", Approver: "U3"}
+	before := time.Now().Add(-time.Second)
+	must(t, db.AddHistory(ctx(t), &alone))
+	last := addHistory(t, db, []store.Entry{{At: at(3), User: "U1", Notebook: "nb", Verb: "extend", Outcome: "extended"}})[0]
+	if !(first.ID < alone.ID && alone.ID < last.ID) {
+		t.Fatalf("IDs %d, %d, %d: not in the order written", first.ID, alone.ID, last.ID)
+	}
+	if alone.At.Before(before) {
+		t.Errorf("an entry without a time was given %v, not now", alone.At)
+	}
+	got, err := db.History(ctx(t), store.HistoryQuery{Notebooks: []string{"nb"}})
+	must(t, err)
+	alone.At = alone.At.Truncate(time.Millisecond)
+	if len(got) != 3 || got[1].ID != alone.ID || !got[1].At.Equal(alone.At) {
+		t.Fatalf("history = %+v", got)
+	}
+	got[1].At = alone.At
+	if got[1] != alone {
+		t.Errorf("read back %+v, want %+v", got[1], alone)
 	}
 }
 
