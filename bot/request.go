@@ -19,6 +19,59 @@ type request struct {
 	cmd    command.Command
 	verb   *verb
 	member access.Decision // may the caller use leasebot here at all
+	// claim is the delivery's claim, made while the command reads; nil for
+	// a request a click builds, whose delivery was claimed before.
+	claim *pendingClaim
+}
+
+// pendingClaim is a delivery claim being made in the store. A command
+// claims its delivery while it reads what it needs (the access list, the
+// notebook at ModelArts), since reading is safe to do twice, and waits for
+// the claim before its first change and before its answer: a delivery
+// that another process or connection claimed first changes and says
+// nothing.
+type pendingClaim struct {
+	done  chan struct{}
+	first bool
+	err   error
+}
+
+// claimDelivery starts claiming delivery id (see first).
+func (b *Bot) claimDelivery(ctx context.Context, id string) *pendingClaim {
+	c := &pendingClaim{done: make(chan struct{})}
+	if id == "" {
+		c.first = true
+		close(c.done)
+		return c
+	}
+	go func() {
+		defer close(c.done)
+		c.first, c.err = b.first(ctx, id)
+	}()
+	return c
+}
+
+// wait returns the claim's outcome once it is known; no claim to wait
+// for is a delivery claimed already.
+func (c *pendingClaim) wait() (bool, error) {
+	if c == nil {
+		return true, nil
+	}
+	<-c.done
+	return c.first, c.err
+}
+
+// mayChange waits for r's claim and reports whether r may change something;
+// if not, it returns what r comes to instead: nothing at all for a
+// delivery already handled, a refusal when the store could not record it.
+func (b *Bot) mayChange(r *request) (result, bool) {
+	switch first, err := r.claim.wait(); {
+	case err != nil && r.verb.change != "":
+		return b.refused(r, "store_unavailable", cannotRecord()), false
+	case err == nil && !first:
+		return result{duplicate: true}, false
+	}
+	return result{}, true
 }
 
 // placeOf names where a command was typed or a button pressed, for the
@@ -147,12 +200,19 @@ func (b *Bot) runCommand(ctx context.Context, r *request) result {
 		return res
 	}
 	r.cmd, r.verb = cmd, verbByName[cmd.Verb]
-	switch first, err := b.first(ctx, r.ID); {
-	case err != nil && r.verb.change != "":
-		return b.refused(r, "store_unavailable", cannotRecord())
-	case err == nil && !first:
-		return result{duplicate: true}
+	// Everything up to a change only reads, so the claim is made meanwhile;
+	// changeNotebook waits for it before changing anything, and the answer
+	// waits for it here.
+	r.claim = b.claimDelivery(ctx, r.ID)
+	res := b.handle(ctx, r)
+	if instead, ok := b.mayChange(r); !ok {
+		return instead
 	}
+	return res
+}
+
+// handle checks that the caller may use r's verb here and carries it out.
+func (b *Bot) handle(ctx context.Context, r *request) result {
 	if r.member = b.access.Member(ctx, r.User, r.where); !r.member.OK() {
 		return b.refused(r, refusalCode(r.member), b.refusal(r.member))
 	}

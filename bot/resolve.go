@@ -95,8 +95,9 @@ func (b *Bot) resolve(ctx context.Context, r *request, ref string) (lease.Notebo
 
 // changeNotebook carries out a change to the notebook ref names: it finds
 // the notebook, takes its lock, reads it fresh, checks that the caller may
-// take action on it here, and runs act with what it read. Everything act
-// does happens while no other change to this notebook can.
+// take action on it here, waits for the delivery's claim, and runs act with
+// what it read. Everything act does happens while no other change to this
+// notebook can, and only in the one process that claimed the delivery.
 func (b *Bot) changeNotebook(ctx context.Context, r *request, ref string, action config.Action, act func(nb lease.Notebook, d access.Decision) result) result {
 	id, why := b.find(ctx, r, ref)
 	if why != nil {
@@ -117,6 +118,11 @@ func (b *Bot) changeNotebook(ctx context.Context, r *request, ref string, action
 			return b.refusedOn(r, nb, refusalCode(d), b.notFound(r, ref))
 		}
 		return b.refusedOn(r, nb, refusalCode(d), b.refusal(d))
+	}
+	// The first change: only now must the delivery be known to be this
+	// one's to carry out.
+	if instead, ok := b.mayChange(r); !ok {
+		return instead
 	}
 	res := act(nb, d)
 	if res.change != nil && res.change.via == "" {
