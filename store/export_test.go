@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Test hooks: they reach inside the store where the API offers no way.
 
@@ -50,5 +53,18 @@ func CreateAtVersion(ctx context.Context, path string, v int) error {
 	}
 	defer release()
 	_, err = migrateTo(ctx, conn, d, 0, v)
+	return err
+}
+
+// SetLockTTL shortens how long a PostgreSQL notebook lock row lasts
+// unrenewed, so that tests see one run out.
+func SetLockTTL(db *DB, ttl time.Duration) {
+	db.d.(*pgDialect).lockTTL = ttl
+}
+
+// Exec runs a statement on the store's database, for tests that plant rows
+// the API would never write.
+func Exec(ctx context.Context, db *DB, q string, args ...any) error {
+	_, err := db.w.ExecContext(ctx, q, args...)
 	return err
 }

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -28,30 +30,34 @@ import (
 // the database restarts.
 
 const (
-	// pgQueryConns bounds the connections for queries and transactions.
-	pgQueryConns = 10
-	// pgLockConns bounds the connections held by notebook locks. They are
-	// a pool of their own so that holders of notebook locks can never take
-	// every connection and leave none for the queries they go on to make.
-	pgLockConns = 16
+	// pgQueryConns bounds the connections of one leasebot process.
+	pgQueryConns = 16
 	// pgConnectTimeout applies when the URL sets no connect_timeout.
 	pgConnectTimeout = 10 * time.Second
-	// pgUnlockTimeout bounds giving back an advisory lock.
+	// pgUnlockTimeout bounds giving back a lock.
 	pgUnlockTimeout = 10 * time.Second
+	// pgLockTTL is how long a notebook lock row lasts unless its holder
+	// renews it, which it does every pgLockTTL/3 while it holds the lock:
+	// the lock of a replica that died is taken over after at most this.
+	pgLockTTL = 15 * time.Second
+	// pgLockPoll bounds the wait between two tries at a notebook lock that
+	// another change holds; the first wait is pgLockPollMin.
+	pgLockPoll    = 100 * time.Millisecond
+	pgLockPollMin = 2 * time.Millisecond
 )
 
 type pgDialect struct {
 	loc      string  // host:port/dbname
-	q        *sql.DB // queries and transactions
-	locks    *sql.DB // connections that hold advisory locks
+	q        *sql.DB // queries, transactions and notebook locks
 	rawURL   string
 	password string
+	lockTTL  time.Duration // pgLockTTL; shorter in tests
 }
 
 // openPostgres connects to the database at rawURL. Nothing it returns
 // contains the URL, the user or the password: errors name host:port/dbname.
 func openPostgres(ctx context.Context, rawURL string) (dialect, *sql.DB, *sql.DB, error) {
-	d := &pgDialect{rawURL: rawURL}
+	d := &pgDialect{rawURL: rawURL, lockTTL: pgLockTTL}
 	u, uerr := url.Parse(rawURL)
 	if uerr == nil && u.User == nil && strings.Contains(rawURL, "@") {
 		// A password with / ? or # that is not percent-encoded: the rest
@@ -88,13 +94,8 @@ func openPostgres(ctx context.Context, rawURL string) (dialect, *sql.DB, *sql.DB
 	d.q.SetMaxOpenConns(pgQueryConns)
 	d.q.SetMaxIdleConns(pgQueryConns)
 	d.q.SetConnMaxIdleTime(5 * time.Minute)
-	d.locks = stdlib.OpenDB(*cfg)
-	d.locks.SetMaxOpenConns(pgLockConns)
-	d.locks.SetMaxIdleConns(2)
-	d.locks.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.q.PingContext(ctx); err != nil {
 		d.q.Close()
-		d.close()
 		causes := []error{err}
 		if d.unavailable(err) || ctx.Err() != nil {
 			causes = append(causes, ErrUnavailable)
@@ -169,21 +170,111 @@ func (d *pgDialect) migrationConn(ctx context.Context) (*sql.Conn, func(), error
 	return c, func() { release() }, nil
 }
 
-// lockNotebook holds a session-level advisory lock, keyed by a hash of the
-// notebook ID, on its own connection until unlock. If that connection dies
-// while the lock is held, the server drops the lock at once and another
-// replica may start a change to the notebook while this one is still
-// finishing its own; the holder is not told until unlock fails (reported
-// to Options.Observe). Each change stays safe on its own: it is planned
-// from a fresh read of the lease and never moves a stop time earlier.
+// lockNotebook takes the notebook's row in notebook_locks: one statement
+// inserts it, or takes it over once its holder let it run out, and
+// reports whether this caller now holds it. Unlike a session-level
+// advisory lock it holds no connection while the change goes on (a change
+// waits ~40 ms for ModelArts, and every replica runs dozens at once); a
+// goroutine renews the row every lockTTL/3 until unlock deletes it. A
+// caller that finds the row taken tries again after a wait that doubles
+// up to pgLockPoll. If renewals fail for lockTTL (the database lost), the
+// row runs out and another replica may start a change to the notebook
+// while this one is still finishing its own; unlock then fails, which
+// Options.Observe is told. Each change stays safe on its own: it is
+// planned from a fresh read of the lease and never moves a stop time
+// earlier.
 func (d *pgDialect) lockNotebook(ctx context.Context, id string) (func() error, error) {
-	_, release, err := holdAdvisory(ctx, d.locks, advisoryKey("leasebot/notebook/"+id))
-	return release, err
+	holder := rand.Text()
+	ttl := d.lockTTL.Milliseconds()
+	wait := pgLockPollMin
+	for {
+		rows, err := d.q.QueryContext(ctx, `INSERT INTO notebook_locks (notebook, holder, expires_at)
+VALUES ($1, $2, `+pgNowMS+` + $3)
+ON CONFLICT (notebook) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE notebook_locks.expires_at <= `+pgNowMS+`
+RETURNING holder`, id, holder, ttl)
+		if err != nil {
+			return nil, err
+		}
+		won, err := anyRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		if won {
+			break
+		}
+		t := time.NewTimer(wait/2 + mrand.N(wait/2+1))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		wait = min(2*wait, pgLockPoll)
+	}
+	stop, renewed := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(d.lockTTL / 3)
+		defer tick.Stop()
+		var lost error
+		for {
+			select {
+			case <-stop:
+				renewed <- lost
+				return
+			case <-tick.C:
+				if err := d.renewLock(id, holder, ttl); err != nil && lost == nil {
+					lost = err
+				}
+			}
+		}
+	}()
+	return func() error {
+		close(stop)
+		lost := <-renewed
+		ctx, cancel := context.WithTimeout(context.Background(), pgUnlockTimeout)
+		defer cancel()
+		var n int64
+		var err error
+		// A connection the server ended fails once and is replaced: try
+		// again rather than leave the notebook locked until the row runs out.
+		for try := 0; try < 3; try++ {
+			n, err = changedRows(d.q.ExecContext(ctx, `DELETE FROM notebook_locks WHERE notebook = $1 AND holder = $2`, id, holder))
+			if err == nil || !d.unavailable(err) || ctx.Err() != nil {
+				break
+			}
+		}
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return errors.Join(errors.New("the lock had run out and was no longer held"), lost)
+		}
+		return nil
+	}, nil
 }
+
+// renewLock moves the end of a held notebook lock to lockTTL from now.
+func (d *pgDialect) renewLock(id, holder string, ttl int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d.lockTTL/3)
+	defer cancel()
+	res, err := d.q.ExecContext(ctx, `UPDATE notebook_locks SET expires_at = `+pgNowMS+` + $3
+WHERE notebook = $1 AND holder = $2`, id, holder, ttl)
+	if n, err := changedRows(res, err); err != nil {
+		return err
+	} else if n == 0 {
+		return errors.New("the lock had run out and was taken over")
+	}
+	return nil
+}
+
+// pgNowMS is the database's clock in Unix milliseconds, the same for every
+// replica.
+const pgNowMS = `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`
 
 // leaderNow: the database's clock, the same for every replica.
 func (d *pgDialect) leaderNow(int, time.Time) (string, []any) {
-	return `CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)`, nil
+	return pgNowMS, nil
 }
 
 // unavailable reports whether err means PostgreSQL could not be reached or
@@ -273,10 +364,5 @@ func (d *pgDialect) scrub(msg string) string {
 	return msg
 }
 
-// close closes the lock pool; DB.Close closes the query pool.
-func (d *pgDialect) close() error {
-	if d.locks == nil {
-		return nil
-	}
-	return d.locks.Close()
-}
+// close: DB.Close closes the one pool.
+func (d *pgDialect) close() error { return nil }

@@ -474,12 +474,19 @@ func TestPostgresTerminatedSessions(t *testing.T) {
 	}
 	defer admin.Close()
 	var n int
-	if err := admin.QueryRowContext(bg(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil || n < 2 {
+	if err := admin.QueryRowContext(bg(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil || n < 1 {
 		t.Fatalf("terminated %d sessions: %v", n, err)
 	}
+	// The lock is a row, not a session's: it outlives the sessions.
+	other := openPG(t, u.String())
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := other.LockNotebook(short, "terminated/"+app); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("another replica's LockNotebook after the sessions ended = %v, want to wait", err)
+	}
 	unlock()
-	if err, _ := unlockErr.Load().(error); !errors.Is(err, store.ErrUnavailable) {
-		t.Errorf("unlock after the session ended reported %v, want ErrUnavailable", err)
+	if err, _ := unlockErr.Load().(error); err != nil {
+		t.Errorf("unlock after the sessions ended reported %v", err)
 	}
 	for i := 0; ; i++ {
 		_, err := db.Claim(bg(t), "after", time.Hour)
@@ -560,5 +567,66 @@ func TestPostgresInspectChangesNothing(t *testing.T) {
 	defer db.Close()
 	if info, err := db.Info(bg(t)); err != nil || info.SchemaVersion != store.SchemaVersion() || info.Pending != 0 {
 		t.Errorf("Info of a migrated database = %+v, %v", info, err)
+	}
+}
+
+// A notebook lock is a row that holds no connection: more locks than the
+// pool has connections can be held at once, and queries still run.
+func TestPostgresLocksHoldNoConnection(t *testing.T) {
+	db := openPG(t, storetest.PostgresURL(t))
+	var unlocks []func()
+	for i := range 40 {
+		unlock, err := db.LockNotebook(bg(t), fmt.Sprint("many/", i))
+		if err != nil {
+			t.Fatalf("lock %d: %v", i, err)
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	if _, err := db.Claim(bg(t), "while-locked", time.Hour); err != nil {
+		t.Errorf("a query while 40 locks are held: %v", err)
+	}
+	for _, u := range unlocks {
+		u()
+	}
+}
+
+// A lock row's holder renews it while it holds the lock, so it outlasts
+// its time to live; a row whose holder stopped renewing it (a replica that
+// died) is taken over once it runs out, and not before.
+func TestPostgresLockRowsRunOut(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	a, b := openPG(t, u), openPG(t, u)
+	for _, db := range []*store.DB{a, b} {
+		store.SetLockTTL(db, 300*time.Millisecond)
+	}
+	unlock, err := a.LockNotebook(bg(t), "held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := b.LockNotebook(short, "held"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a lock held (and renewed) past its time to live was taken: %v", err)
+	}
+	unlock()
+	again, err := b.LockNotebook(bg(t), "held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
+
+	// A dead replica's row, running out 500 ms from now.
+	if err := store.Exec(bg(t), a, `INSERT INTO notebook_locks (notebook, holder, expires_at)
+VALUES ('orphan', 'dead', CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) + 500)`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	unlock, err = b.LockNotebook(bg(t), "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if waited := time.Since(start); waited < 400*time.Millisecond || waited > 5*time.Second {
+		t.Errorf("took over a dead holder's lock after %v, want about 500 ms", waited)
 	}
 }

@@ -1,0 +1,2 @@
+-- Notebook locks shared by replicas (see the .postgres.sql file of this
+-- version). SQLite serves one process, whose locks are in its memory.
