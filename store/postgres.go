@@ -38,8 +38,10 @@ const (
 	pgUnlockTimeout = 10 * time.Second
 	// pgLockTTL is how long a notebook lock row lasts unless its holder
 	// renews it, which it does every pgLockTTL/3 while it holds the lock:
-	// the lock of a replica that died is taken over after at most this.
-	pgLockTTL = 15 * time.Second
+	// the lock of a replica that died is taken over after at most this,
+	// and a holder cut off from the database for this long loses it (an
+	// advisory lock was lost at once with its connection).
+	pgLockTTL = 6 * time.Second
 	// pgLockPoll bounds the wait between two tries at a notebook lock that
 	// another change holds; the first wait is pgLockPollMin.
 	pgLockPoll    = 100 * time.Millisecond
