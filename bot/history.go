@@ -9,17 +9,12 @@ import (
 	"github.com/leasebot/leasebot/store"
 )
 
-// History limits: how many entries a reply shows by default, and how far
-// back `history` without a notebook searches for this channel's notebooks.
-const (
-	defaultHistoryCount = 10
-	historyScanLimit    = 20_000
-	// historyFirstBatch and historyMaxBatch bound the pages read while
-	// searching: small first, as a busy channel finds its entries at once,
-	// then four times larger each time, so a quiet one needs few queries.
-	historyFirstBatch = 50
-	historyMaxBatch   = 2_000
-)
+// defaultHistoryCount is how many entries a reply shows unless asked.
+const defaultHistoryCount = 10
+
+// historyFirstLook is how many of the newest entries `history` without a
+// notebook reads first: a busy channel finds its entries among them.
+const historyFirstLook = 200
 
 func (b *Bot) history(ctx context.Context, r *request) result {
 	n := r.cmd.Count
@@ -61,8 +56,18 @@ func (b *Bot) history(ctx context.Context, r *request) result {
 }
 
 // historyHere returns the newest n entries about notebooks visible where r
-// was asked: the channel's notebooks, or in a direct message the person's own.
+// was asked: the channel's notebooks, or in a direct message the person's
+// own. A channel with "*" reads the newest entries. Otherwise the newest
+// few are read first, which is enough in a busy channel; if they hold
+// fewer than n, the store is asked for exactly the notebooks shown here
+// among those the history knows (deleted ones are judged by their ID and
+// their name in the history), so that a quiet channel's older entries are
+// found too, at an index seek per notebook rather than a scan of the
+// history.
 func (b *Bot) historyHere(ctx context.Context, r *request, n int) ([]store.Entry, error) {
+	if !r.where.Direct && b.access.CoversAll(r.Channel) {
+		return b.store.History(ctx, store.HistoryQuery{Limit: n})
+	}
 	all, err := b.listing(ctx)
 	if err != nil && r.where.Direct {
 		return nil, err // ownership needs the listing
@@ -71,39 +76,45 @@ func (b *Bot) historyHere(ctx context.Context, r *request, n int) ([]store.Entry
 	for _, nb := range all {
 		current[nb.ID] = nb
 	}
-	shown := func(e store.Entry) bool {
-		nb, ok := current[e.Notebook]
+	shown := func(id, name string) bool {
+		nb, ok := current[id]
 		if !ok {
-			nb = lease.Notebook{ID: e.Notebook, Name: e.NotebookName} // deleted since: judged by its ID and name
+			nb = lease.Notebook{ID: id, Name: name} // deleted since
 		}
 		if r.where.Direct {
 			return ok && b.access.Owner(nb) == r.User
 		}
 		return b.access.Covers(r.Channel, nb)
 	}
+	newest, err := b.store.History(ctx, store.HistoryQuery{Limit: max(historyFirstLook, 4*n)})
+	if err != nil {
+		return nil, err
+	}
 	var out []store.Entry
-	var before int64
-	size := max(historyFirstBatch, 2*n)
-	for scanned := 0; scanned < historyScanLimit; size = min(4*size, historyMaxBatch) {
-		size = min(size, historyScanLimit-scanned)
-		batch, err := b.store.History(ctx, store.HistoryQuery{Before: before, Limit: size})
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range batch {
-			if shown(e) {
-				if out = append(out, e); len(out) == n {
-					return out, nil
-				}
+	for _, e := range newest {
+		if shown(e.Notebook, e.NotebookName) {
+			if out = append(out, e); len(out) == n {
+				return out, nil
 			}
 		}
-		if len(batch) < size {
-			break
-		}
-		scanned += len(batch)
-		before = batch[len(batch)-1].ID
 	}
-	return out, nil
+	if len(newest) < max(historyFirstLook, 4*n) {
+		return out, nil // that was the whole history
+	}
+	seen, err := b.store.HistoryNotebooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range seen {
+		if shown(s.ID, s.Name) {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return b.store.History(ctx, store.HistoryQuery{Notebooks: ids, Limit: n})
 }
 
 // historyLine is one entry: when, who, what, the stop time before and

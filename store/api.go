@@ -86,6 +86,12 @@ type Entry struct {
 	Approver     string // who decided a request for approval
 }
 
+// SeenNotebook is a notebook the history has entries about.
+type SeenNotebook struct {
+	ID   string
+	Name string // as its newest entry gives it
+}
+
 // HistoryQuery selects history entries, newest first.
 type HistoryQuery struct {
 	Notebooks []string // only these notebook IDs; nil: every notebook
@@ -242,6 +248,11 @@ type API interface {
 
 	// History returns entries matching q, newest first.
 	History(ctx context.Context, q HistoryQuery) ([]Entry, error)
+	// HistoryNotebooks returns every notebook the history has an entry
+	// about, with the name its newest entry gives it, in no set order: so
+	// that a channel's history can be asked for exactly the notebooks it
+	// covers, deleted ones included, without reading every entry.
+	HistoryNotebooks(ctx context.Context) ([]SeenNotebook, error)
 
 	Keep(ctx context.Context, notebook string) (Keep, bool, error)
 	Keeps(ctx context.Context) ([]Keep, error)

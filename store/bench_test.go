@@ -84,6 +84,15 @@ func benchHistory(b *testing.B, db *store.DB, rows int) {
 			b.ReportMetric(pct(0.99), "p99-ms")
 		})
 	}
+	// The notebooks of the whole history, what `history` in a channel
+	// without "*" asks first.
+	b.Run("notebooks", func(b *testing.B) {
+		for b.Loop() {
+			if nbs, err := db.HistoryNotebooks(ctx); err != nil || len(nbs) != notebooks {
+				b.Fatalf("HistoryNotebooks = %d notebooks, %v; want %d", len(nbs), err, notebooks)
+			}
+		}
+	})
 }
 
 // BenchmarkOpenWarnings reads the open warnings of 10 000 notebooks, two

@@ -865,6 +865,35 @@ func (db *DB) History(ctx context.Context, q HistoryQuery) (es []Entry, err erro
 	return es, nil
 }
 
+// HistoryNotebooks returns the notebooks of the history (see API). One
+// query walks the (notebook, id) index from one notebook to the next, an
+// index seek per notebook, rather than reading every entry.
+func (db *DB) HistoryNotebooks(ctx context.Context) (out []SeenNotebook, err error) {
+	defer db.report("history_notebooks", time.Now(), &err)
+	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE seen (nb) AS (
+    SELECT (SELECT notebook FROM history ORDER BY notebook LIMIT 1)
+    UNION ALL
+    SELECT (SELECT notebook FROM history WHERE notebook > seen.nb ORDER BY notebook LIMIT 1)
+    FROM seen WHERE seen.nb IS NOT NULL
+)
+SELECT nb, COALESCE((SELECT notebook_name FROM history WHERE notebook = seen.nb ORDER BY id DESC LIMIT 1), '')
+FROM seen WHERE nb IS NOT NULL`)
+	if err != nil {
+		return nil, db.fail(ctx, "history notebooks", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n SeenNotebook
+		if err := rows.Scan(&n.ID, &n.Name); err != nil {
+			return nil, db.fail(ctx, "history notebooks", err)
+		}
+		if n.ID != "" {
+			out = append(out, n)
+		}
+	}
+	return out, db.fail(ctx, "history notebooks", rows.Err())
+}
+
 func dedupe(s []string) []string {
 	seen := make(map[string]bool, len(s))
 	out := make([]string, 0, len(s))

@@ -285,6 +285,13 @@ func (p *Policy) Covers(channel string, nb lease.Notebook) bool {
 	return ok && r.sel.match(nb)
 }
 
+// CoversAll reports whether channel's selectors cover every notebook
+// ("*"), so that a question about all of its notebooks needs no filter.
+func (p *Policy) CoversAll(channel string) bool {
+	r, ok := p.channels[channel]
+	return ok && r.sel.all
+}
+
 // ChannelsOf lists, sorted, the configured channels whose own access list
 // holds user (as a user or through a group); admin rights do not count.
 // Group look-up failures leave that channel out.

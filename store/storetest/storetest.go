@@ -115,6 +115,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"History", testHistory},
 		{"HistoryManyNotebooks", testHistoryManyNotebooks},
 		{"AddHistoryAlone", testAddHistoryAlone},
+		{"HistoryNotebooks", testHistoryNotebooks},
 		{"LockNotebookExcludes", testLockNotebookExcludes},
 		{"LockNotebookIndependent", testLockNotebookIndependent},
 		{"LockNotebookCancel", testLockNotebookCancel},
@@ -826,6 +827,36 @@ func testAddHistoryAlone(t *testing.T, db *store.DB) {
 	got[1].At = alone.At
 	if got[1] != alone {
 		t.Errorf("read back %+v, want %+v", got[1], alone)
+	}
+}
+
+// HistoryNotebooks names each notebook of the history once, with its
+// newest entry's name, however many entries it has.
+func testHistoryNotebooks(t *testing.T, db *store.DB) {
+	if got, err := db.HistoryNotebooks(ctx(t)); err != nil || len(got) != 0 {
+		t.Fatalf("HistoryNotebooks of an empty history = %v, %v", got, err)
+	}
+	var es []store.Entry
+	for i := range 300 {
+		es = append(es, store.Entry{At: at(i), Notebook: fmt.Sprint("nb-", i%7), NotebookName: fmt.Sprint("name-", i), Verb: "extend"})
+	}
+	es = append(es, store.Entry{At: at(400), Verb: "extend", Outcome: "refused", Code: "syntax"}) // no notebook
+	addHistory(t, db, es)
+	got, err := db.HistoryNotebooks(ctx(t))
+	must(t, err)
+	want := map[string]string{}
+	for i := 293; i < 300; i++ {
+		want[fmt.Sprint("nb-", i%7)] = fmt.Sprint("name-", i)
+	}
+	seen := map[string]string{}
+	for _, n := range got {
+		if _, dup := seen[n.ID]; dup {
+			t.Errorf("%s named twice", n.ID)
+		}
+		seen[n.ID] = n.Name
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("HistoryNotebooks = %v, want %v", seen, want)
 	}
 }
 
