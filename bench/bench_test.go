@@ -151,6 +151,7 @@ func BenchmarkHistoryCommand(b *testing.B) {
 	b.ReportMetric(ms(r.Notebook.P(0.5)), "notebook-p50-ms")
 	b.ReportMetric(ms(r.Notebook.P(0.99)), "notebook-p99-ms")
 	b.ReportMetric(ms(r.Quiet.P(0.5)), "quiet-p50-ms")
+	b.ReportMetric(ms(r.Quiet.P(0.99)), "quiet-p99-ms")
 	b.ReportMetric(ms(r.Seed), "seed-ms")
 }
 

@@ -12,8 +12,9 @@ import (
 )
 
 // QuietChannel is a channel of the history world whose access list covers
-// no notebook at all, so `history` there finds none of its entries and
-// scans as far back as leasebot lets it.
+// no notebook at all, so `history` there finds none of its entries among
+// the newest and goes on to ask which notebooks the history holds: the
+// most a channel's `history` reads.
 const QuietChannel = "C0QUIET"
 
 // HistoryResult is figure 6: /notebook history answered by the real
@@ -24,7 +25,7 @@ type HistoryResult struct {
 	Channel            Dist          // `history` in a "*" channel: envelope sent → reply received
 	Notebook           Dist          // `history <id>`: the same
 	NotebookOwn        Dist          // that minus the simulator's time (the notebook is resolved by a get)
-	Quiet              Dist          // `history` in QuietChannel: the longest scan
+	Quiet              Dist          // `history` in QuietChannel: the most a channel's history reads
 	QuietN             int
 }
 

@@ -265,8 +265,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		row{"7", fmt.Sprintf("`/notebook history`, SQLite store of %s entries over %d notebooks: envelope sent → reply, p50 / p99", thousands(hi.Rows), hi.Notebooks), "< 20 ms p99",
 			fmt.Sprintf("`history` in a `\"*\"` channel %s; `history <notebook>` %s (own share %s)", hi.Channel.PP(), hi.Notebook.PP(), hi.NotebookOwn.PP()),
 			bench.Ratio(hiP99, 20*time.Millisecond), verdict(hiP99 < 20*time.Millisecond)},
-		row{"7", "— `history` in a channel none of whose notebooks has an entry (the longest scan: 20 000 entries in 13 queries, pages growing from 50 to 2 000)", "–",
-			fmt.Sprintf("%s (%d commands)", hi.Quiet.PP(), hi.QuietN), bench.Ratio(hi.Quiet.P(0.99), 20*time.Millisecond) + " of the goal", "diagnostic"},
+		row{"7", "— `history` in a channel none of whose notebooks has an entry (the most a channel's `history` reads: the newest 200 entries, then the history's notebooks by an index walk, none of them this channel's)", "< 20 ms p99",
+			fmt.Sprintf("%s (%d commands)", hi.Quiet.PP(), hi.QuietN), bench.Ratio(hi.Quiet.P(0.99), 20*time.Millisecond), verdict(hi.Quiet.P(0.99) < 20*time.Millisecond)},
 	)
 	note("Figure 7: the store file was seeded with %s entries in %s (store.Open for the schema, then one INSERT … SELECT), before leasebot started on it.", thousands(hi.Rows), bench.Ms(hi.Seed))
 
