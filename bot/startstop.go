@@ -87,58 +87,141 @@ func (b *Bot) start(ctx context.Context, r *request) result {
 	})
 	if announced.ID != "" {
 		nb := res.change.nb
-		nb.Status = lease.StatusStarting
-		b.background(func(ctx context.Context) { b.watchStart(ctx, r.User, nb, announced) })
+		w := store.StartWatch{Conversation: announced.Conversation, Ref: announced.ID, Notebook: nb.ID, Name: nb.Name, User: r.User, Started: b.now()}
+		// Recorded, the watch outlives this process: the leader tells the
+		// end if nobody here does.
+		recorded := true
+		if err := b.store.AddStartWatch(ctx, w); err != nil {
+			b.log.Warn("recording a start to watch failed; only this process watches it", "notebook", nb.ID, "err", err)
+			recorded = false
+		}
+		b.background(func(ctx context.Context) { b.watchStart(ctx, w, recorded) })
 	}
 	return res
 }
 
 // watchStart follows a notebook after its start until it runs, fails, or
 // the watch gives up, and says so in the message that announced the start.
-func (b *Bot) watchStart(ctx context.Context, user string, nb lease.Notebook, ref MessageRef) {
+// recorded says the watch is in the store: then, if this process stops
+// first, the leader tells the end instead.
+func (b *Bot) watchStart(ctx context.Context, w store.StartWatch, recorded bool) {
 	ctx, cancel := context.WithTimeout(ctx, b.startWatch)
 	defer cancel()
 	tick := time.NewTicker(b.startPoll)
 	defer tick.Stop()
-	head := Text{}.Plain("▶ ").User(user).Plain(" started ").Concat(named(Text{}, nb))
-	last := nb.Status
+	last := lease.StatusStarting
 	for {
 		select {
 		case <-ctx.Done():
 			if b.life.Err() != nil {
+				if recorded {
+					return // the leader takes it from here
+				}
 				// leasebot is stopping: say only what is known.
-				t := head.Plain("; leasebot stopped watching it while it was " + last + ". See ").Code("/notebook status " + nb.ID).Plain(".")
-				b.update(ref, Message{Text: t, InChannel: true})
+				t := startHead(w).Plain("; leasebot stopped watching it while it was " + last + ". See ").Code("/notebook status " + w.Notebook).Plain(".")
+				b.update(MessageRef{Conversation: w.Conversation, ID: w.Ref}, Message{Text: t, InChannel: true})
 				return
 			}
-			t := head.Plain(", but it is still " + last + " after " + duration.Format(b.startWatch) + ". See ").Code("/notebook status " + nb.ID).Plain(".")
-			b.update(ref, Message{Text: t, InChannel: true})
+			b.tellStartEnd(w, recorded, b.stillStarting(w, last))
 			return
 		case <-tick.C:
 		}
-		cur, err := b.leases.Get(ctx, nb.ID)
-		if err != nil {
+		cur, err := b.leases.Get(ctx, w.Notebook)
+		if err != nil && lease.KindOf(err) != lease.KindNotFound {
 			continue // a transient failure: look again next tick
 		}
 		last = cur.Status
-		switch {
-		case cur.Running():
-			t := head.Plain(": it is running")
-			if s := cur.StopTime(); !s.IsZero() {
-				t = stopAt(t.Plain(" and stops "), s, b.now())
-			}
-			b.update(ref, Message{Text: t.Plain("."), InChannel: true})
-			return
-		case strings.EqualFold(cur.Status, lease.StatusStarting):
-		default: // START_FAILED, ERROR, STOPPED again: it did not start
-			why := cur.FailReason
-			if why == "" {
-				why = "ModelArts reports it " + cur.Status
-			}
-			b.update(ref, Message{Text: head.Plain(", but it did not start: " + why + "."), InChannel: true})
+		if m, done := b.startEnd(w, cur, err); done {
+			b.tellStartEnd(w, recorded, m)
 			return
 		}
 	}
+}
+
+// resumeStarts is the leader's part in starts: it tells the end of those
+// whose notebook now runs or failed, or that were watched long enough,
+// when the process that started them did not (it stopped, or was killed).
+// running is the cycle's listing of running notebooks.
+func (b *Bot) resumeStarts(ctx context.Context, running []lease.Notebook) {
+	ws, err := b.store.StartWatches(ctx)
+	if err != nil {
+		b.log.Warn("reading the starts to watch failed", "err", err)
+		return
+	}
+	if len(ws) == 0 {
+		return
+	}
+	byID := make(map[string]lease.Notebook, len(running))
+	for _, nb := range running {
+		byID[nb.ID] = nb
+	}
+	now := b.now()
+	for _, w := range ws {
+		cur, ok := byID[w.Notebook]
+		var err error
+		if !ok {
+			if cur, err = b.leases.Get(ctx, w.Notebook); err != nil && lease.KindOf(err) != lease.KindNotFound {
+				continue // look again next cycle
+			}
+		}
+		if m, done := b.startEnd(w, cur, err); done {
+			b.tellStartEnd(w, true, m)
+		} else if now.Sub(w.Started) >= b.startWatch {
+			b.tellStartEnd(w, true, b.stillStarting(w, cur.Status))
+		}
+	}
+}
+
+// startHead is how an announcement of a start begins.
+func startHead(w store.StartWatch) Text {
+	return Text{}.Plain("▶ ").User(w.User).Plain(" started ").Concat(named(Text{}, lease.Notebook{ID: w.Notebook, Name: w.Name}))
+}
+
+// startEnd is the announcement of w once its notebook, read as cur (or
+// found missing: notFound), runs or did not start; false while it is
+// still starting.
+func (b *Bot) startEnd(w store.StartWatch, cur lease.Notebook, notFound error) (Message, bool) {
+	head := startHead(w)
+	switch {
+	case notFound != nil:
+		return Message{Text: head.Plain(", but it no longer exists."), InChannel: true}, true
+	case cur.Running():
+		t := head.Plain(": it is running")
+		if s := cur.StopTime(); !s.IsZero() {
+			t = stopAt(t.Plain(" and stops "), s, b.now())
+		}
+		return Message{Text: t.Plain("."), InChannel: true}, true
+	case strings.EqualFold(cur.Status, lease.StatusStarting):
+		return Message{}, false
+	}
+	// START_FAILED, ERROR, STOPPED again: it did not start.
+	why := cur.FailReason
+	if why == "" {
+		why = "ModelArts reports it " + cur.Status
+	}
+	return Message{Text: head.Plain(", but it did not start: " + why + "."), InChannel: true}, true
+}
+
+// stillStarting is the announcement of w once it was watched long enough.
+func (b *Bot) stillStarting(w store.StartWatch, status string) Message {
+	t := startHead(w).Plain(", but it is still " + status + " after " + duration.Format(b.startWatch) + ". See ").Code("/notebook status " + w.Notebook).Plain(".")
+	return Message{Text: t, InChannel: true}
+}
+
+// tellStartEnd updates w's announcement with m, once: when the watch is
+// recorded, only the process whose EndStartWatch ends it says so. If the
+// store cannot be asked, it says so anyway: the same words twice are
+// better than none.
+func (b *Bot) tellStartEnd(w store.StartWatch, recorded bool, m Message) {
+	if recorded {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ended, err := b.store.EndStartWatch(ctx, w.Conversation, w.Ref)
+		cancel()
+		if err == nil && !ended {
+			return // told already, by another process or the leader
+		}
+	}
+	b.update(MessageRef{Conversation: w.Conversation, ID: w.Ref}, m)
 }
 
 // update replaces a message, on a fresh context: it must happen even when

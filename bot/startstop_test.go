@@ -397,3 +397,83 @@ channels:
 		t.Errorf("changes by someone whose home view is open asked the store %d times, want 0", got)
 	}
 }
+
+// A start whose watching process went away (stopped, or killed: the
+// watch stays in the store) has its announcement updated by the leader's
+// next cycle, once, however many replicas poll.
+func TestTheLeaderTellsTheEndOfAStartItsStarterLeft(t *testing.T) {
+	w := newStartWorld(t, 300*time.Millisecond)
+	w.sim.Add(lease.Notebook{Name: "orphaned", Status: lease.StatusStopped})
+	command(w.bot, "U0ADMIN", "C0ML", "start orphaned 2h")
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) != 1 {
+		t.Fatalf("want one announcement, got %v", ps)
+	}
+	w.bot.Close() // the starter stops before the notebook runs
+	time.Sleep(500 * time.Millisecond)
+	if ups := w.chat.Updates(ps[0]); len(ups) != 0 {
+		t.Fatalf("the starter said %v as it stopped; the leader is to say the end", ups)
+	}
+	// Two replicas on the same store poll at once.
+	var leaders []*bot.Bot
+	for range 2 {
+		l := bot.New(w.opts)
+		t.Cleanup(l.Close)
+		leaders = append(leaders, l)
+	}
+	var wg sync.WaitGroup
+	for _, l := range leaders {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Poll(context.Background()) }()
+	}
+	wg.Wait()
+	w.waitUpdate(t, ps[0], "it is running and stops")
+	if ups := w.chat.Updates(ps[0]); len(ups) != 1 {
+		t.Errorf("the announcement was updated %d times: %v", len(ups), ups)
+	}
+	leaders[0].Poll(context.Background())
+	if ups := w.chat.Updates(ps[0]); len(ups) != 1 {
+		t.Errorf("a later cycle updated it again: %v", ups)
+	}
+}
+
+// A start its starter left that is still not running after the watch's
+// time, or whose notebook was deleted meanwhile, is said so by the leader.
+func TestTheLeaderGivesUpOnAStartItsStarterLeft(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		delete bool
+		want   string
+	}{
+		{"still starting", false, "still STARTING after"},
+		{"deleted", true, "no longer exists"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newStartWorld(t, time.Hour)
+			w.opts.StartWatch = 300 * time.Millisecond
+			w.bot = bot.New(w.opts)
+			nb := w.sim.Add(lease.Notebook{Name: "glacial", Status: lease.StatusStopped})
+			command(w.bot, "U0ADMIN", "C0ML", "start glacial 2h")
+			ps := postsIn(w.chat.Posts(), "C0ML")
+			if len(ps) != 1 {
+				t.Fatalf("want one announcement, got %v", ps)
+			}
+			w.bot.Close()
+			if c.delete {
+				w.sim.Delete(nb.ID)
+			} else {
+				time.Sleep(400 * time.Millisecond) // past the watch's time
+			}
+			leader := bot.New(w.opts)
+			t.Cleanup(leader.Close)
+			if err := leader.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			w.waitUpdate(t, ps[0], c.want)
+			leader.Poll(context.Background())
+			if ups := w.chat.Updates(ps[0]); len(ups) != 1 {
+				t.Errorf("the announcement was updated %d times: %v", len(ups), ups)
+			}
+		})
+	}
+}

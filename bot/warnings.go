@@ -70,6 +70,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 	b.deliver(ctx, posts, ends)
 	b.renewKeeps(ctx, nbs, keeps)
 	b.expireApprovals(ctx)
+	b.resumeStarts(ctx, nbs)
 	return nil
 }
 

@@ -169,6 +169,18 @@ type Keep struct {
 	Warned time.Time
 }
 
+// StartWatch is a start leasebot announced and has not yet said the end
+// of: the message at (Conversation, Ref) is to be updated once the notebook
+// runs or fails.
+type StartWatch struct {
+	Conversation string
+	Ref          string
+	Notebook     string
+	Name         string
+	User         string // who started it
+	Started      time.Time
+}
+
 // Approval states.
 const (
 	ApprovalPending  = "pending"
@@ -269,14 +281,24 @@ type API interface {
 	// Resign gives up leadership at once if holder has it.
 	Resign(ctx context.Context, holder string) error
 
+	// AddStartWatch records an announced start whose end is to be told.
+	AddStartWatch(ctx context.Context, w StartWatch) error
+	// StartWatches returns every start whose end is yet to be told.
+	StartWatches(ctx context.Context) ([]StartWatch, error)
+	// EndStartWatch deletes the watch of the message (conversation, ref)
+	// and reports whether it was there: of the processes that see the same
+	// end, the one that gets true tells it.
+	EndStartWatch(ctx context.Context, conversation, ref string) (bool, error)
+
 	// HomeOpened records that user has opened the app's home view.
 	HomeOpened(ctx context.Context, user string) error
 	// HasHome reports whether user has ever opened the app's home view.
 	HasHome(ctx context.Context, user string) (bool, error)
 
 	// Prune deletes what is no longer needed as of now: expired claims,
-	// warnings whose stop time is over 7 days past, history entries and
-	// decided requests for approval older than historyDays.
+	// warnings whose stop time is over 7 days past, start watches over a
+	// day old, history entries and decided requests for approval older
+	// than historyDays.
 	Prune(ctx context.Context, now time.Time, historyDays int) error
 }
 

@@ -865,6 +865,47 @@ func (db *DB) History(ctx context.Context, q HistoryQuery) (es []Entry, err erro
 	return es, nil
 }
 
+// AddStartWatch records an announced start (see API); recording the same
+// message again changes nothing.
+func (db *DB) AddStartWatch(ctx context.Context, w StartWatch) (err error) {
+	defer db.report("add_start_watch", time.Now(), &err)
+	if w.Started.IsZero() {
+		w.Started = db.now()
+	}
+	_, err = db.w.ExecContext(ctx, `INSERT INTO start_watches (conversation, ref, notebook, name, user_id, started_ms)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation, ref) DO NOTHING`,
+		w.Conversation, w.Ref, w.Notebook, w.Name, w.User, ms(w.Started))
+	return db.fail(ctx, fmt.Sprintf("add start watch %s", w.Notebook), err)
+}
+
+// StartWatches returns the starts whose end is yet to be told, oldest first.
+func (db *DB) StartWatches(ctx context.Context) (out []StartWatch, err error) {
+	defer db.report("start_watches", time.Now(), &err)
+	rows, err := db.r.QueryContext(ctx, `SELECT conversation, ref, notebook, name, user_id, started_ms FROM start_watches ORDER BY started_ms`)
+	if err != nil {
+		return nil, db.fail(ctx, "start watches", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w StartWatch
+		var started int64
+		if err := rows.Scan(&w.Conversation, &w.Ref, &w.Notebook, &w.Name, &w.User, &started); err != nil {
+			return nil, db.fail(ctx, "start watches", err)
+		}
+		w.Started = fromMS(started)
+		out = append(out, w)
+	}
+	return out, db.fail(ctx, "start watches", rows.Err())
+}
+
+// EndStartWatch deletes a start watch (see API); the delete decides which
+// caller tells the end.
+func (db *DB) EndStartWatch(ctx context.Context, conversation, ref string) (ended bool, err error) {
+	defer db.report("end_start_watch", time.Now(), &err)
+	res, err := db.w.ExecContext(ctx, `DELETE FROM start_watches WHERE conversation = $1 AND ref = $2`, conversation, ref)
+	return changed(db, ctx, fmt.Sprintf("end start watch %s/%s", conversation, ref), res, err)
+}
+
 // HistoryNotebooks returns the notebooks of the history (see API). One
 // query walks the (notebook, id) index from one notebook to the next, an
 // index seek per notebook, rather than reading every entry.
@@ -1096,6 +1137,10 @@ func (db *DB) Prune(ctx context.Context, now time.Time, historyDays int) (err er
 	defer db.report("prune", time.Now(), &err)
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM claims WHERE expires_at <= $1`, now.UnixMilli()); err != nil {
 		return db.fail(ctx, "prune claims", err)
+	}
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM start_watches WHERE started_ms < $1`,
+		now.Add(-24*time.Hour).UnixMilli()); err != nil {
+		return db.fail(ctx, "prune start watches", err)
 	}
 	// Copies go with their warning (ON DELETE CASCADE).
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM warnings WHERE stop_ms < $1`,

@@ -131,6 +131,18 @@ func (s *Server) SetStatus(id, status string) {
 	}
 }
 
+// Delete removes notebook id, as deleting it in the console would: it is
+// listed no more and every call about it answers ModelArts' "not found".
+func (s *Server) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.nbs[id]; ok {
+		delete(s.nbs, id)
+		s.order = slices.DeleteFunc(s.order, func(o string) bool { return o == id })
+		s.changed()
+	}
+}
+
 // FailStart makes the next start of notebook id fail: it is accepted and
 // the notebook goes STARTING as usual, then, when the transition ends,
 // START_FAILED with reason as its fail_reason.

@@ -116,6 +116,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"HistoryManyNotebooks", testHistoryManyNotebooks},
 		{"AddHistoryAlone", testAddHistoryAlone},
 		{"HistoryNotebooks", testHistoryNotebooks},
+		{"StartWatches", testStartWatches},
 		{"LockNotebookExcludes", testLockNotebookExcludes},
 		{"LockNotebookIndependent", testLockNotebookIndependent},
 		{"LockNotebookCancel", testLockNotebookCancel},
@@ -827,6 +828,30 @@ func testAddHistoryAlone(t *testing.T, db *store.DB) {
 	got[1].At = alone.At
 	if got[1] != alone {
 		t.Errorf("read back %+v, want %+v", got[1], alone)
+	}
+}
+
+// Start watches are listed oldest first, recorded once per message, ended
+// once, and pruned after a day.
+func testStartWatches(t *testing.T, db *store.DB) {
+	a := store.StartWatch{Conversation: "C1", Ref: "1.1", Notebook: "nb-a", Name: "a", User: "U1", Started: at(2)}
+	b := store.StartWatch{Conversation: "C1", Ref: "1.2", Notebook: "nb-b", Name: "b", User: "U2", Started: at(1)}
+	for _, w := range []store.StartWatch{a, b, a} {
+		must(t, db.AddStartWatch(ctx(t), w))
+	}
+	got, err := db.StartWatches(ctx(t))
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint([]store.StartWatch{b, a}) {
+		t.Fatalf("StartWatches = %+v, want %+v", got, []store.StartWatch{b, a})
+	}
+	for i, want := range []bool{true, false} {
+		if ended, err := db.EndStartWatch(ctx(t), "C1", "1.1"); err != nil || ended != want {
+			t.Errorf("EndStartWatch #%d = %v, %v; want %v", i+1, ended, err, want)
+		}
+	}
+	must(t, db.Prune(ctx(t), at(1).Add(25*time.Hour), 90))
+	if got, err := db.StartWatches(ctx(t)); err != nil || len(got) != 0 {
+		t.Errorf("after pruning a day later: %+v, %v", got, err)
 	}
 }
 
