@@ -102,10 +102,15 @@ func homeView(h bot.Home) slack.HomeTabViewRequest {
 	if len(h.Items) == 0 && len(h.Empty) > 0 {
 		blocks = append(blocks, messageBlocks(Mrkdwn(h.Empty), nil, "", 0)...)
 	}
+	if len(h.Items) > 0 {
+		blocks = append(blocks, slack.NewDividerBlock())
+	}
+	// A notebook is its section and its buttons, two blocks and no divider
+	// of its own, so that 48 fit in a view rather than 32.
 	const reserve = 2 // the divider and the "more" line
 	buttons := 0      // so far: action_ids are numbered across the whole view
 	for i, it := range h.Items {
-		item := append([]slack.Block{slack.NewDividerBlock()}, messageBlocks(Mrkdwn(it.Text), it.Buttons, fmt.Sprintf("home_actions_%d", i), buttons)...)
+		item := messageBlocks(Mrkdwn(it.Text), it.Buttons, fmt.Sprintf("home_actions_%d", i), buttons)
 		buttons += len(it.Buttons)
 		if len(blocks)+len(item) > maxHomeBlocks-reserve {
 			more := fmt.Sprintf("…and %d more not shown here. `/notebook list` in a channel lists them all.", len(h.Items)-i)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -360,5 +361,46 @@ func TestMsgOptionsButtons(t *testing.T) {
 		if got := actionOf(e.ActionID); got != buttons[i].Action {
 			t.Errorf("actionOf(%q) = %q, want %q", e.ActionID, got, buttons[i].Action)
 		}
+	}
+}
+
+// A home view stays within Slack's 100 blocks: with 60 notebooks it shows
+// as many as fit, two blocks each, says how many more there are, and
+// numbers every button's action_id apart.
+func TestHomeViewFitsSlacksLimit(t *testing.T) {
+	h := bot.Home{Title: bot.Text{}.Plain("My notebooks"), Intro: bot.Text{}.Plain("Yours and your channels'.")}
+	for i := range 60 {
+		h.Items = append(h.Items, bot.Message{Text: bot.Text{}.Plain("notebook " + strings.Repeat("x", i%7)),
+			Buttons: []bot.Button{{Action: bot.ActionExtend, Value: "a", Label: "Extend 1h"}, {Action: bot.ActionExtend, Value: "b", Label: "Extend 4h"}}})
+	}
+	v := homeView(h)
+	blocks := v.Blocks.BlockSet
+	if len(blocks) > maxHomeBlocks {
+		t.Fatalf("%d blocks, Slack takes %d", len(blocks), maxHomeBlocks)
+	}
+	shown, ids := 0, map[string]bool{}
+	for _, b := range blocks {
+		a, ok := b.(*slack.ActionBlock)
+		if !ok {
+			continue
+		}
+		shown++
+		for _, e := range a.Elements.ElementSet {
+			id := e.(*slack.ButtonBlockElement).ActionID
+			if ids[id] {
+				t.Errorf("action_id %s twice", id)
+			}
+			ids[id] = true
+		}
+	}
+	if shown < 47 {
+		t.Errorf("%d of 60 notebooks shown; two blocks each should fit 47 or more", shown)
+	}
+	last, ok := blocks[len(blocks)-1].(*slack.ContextBlock)
+	if !ok {
+		t.Fatalf("the last block is %T, want the \"more\" line", blocks[len(blocks)-1])
+	}
+	if txt := last.ContextElements.Elements[0].(*slack.TextBlockObject).Text; !strings.Contains(txt, strconv.Itoa(60-shown)+" more") {
+		t.Errorf("the last line says %q; %d are not shown", txt, 60-shown)
 	}
 }
