@@ -133,18 +133,15 @@ func (b *Bot) keepOff(ctx context.Context, r *request) result {
 
 // renewKeeps is the leader's work for keeps: renew the leases that run out
 // soon, end keeps whose time has come, and end (and tell) the keeps of
-// notebooks that stopped anyway. keeps are the cycle's, read once by Poll.
-func (b *Bot) renewKeeps(ctx context.Context, running []lease.Notebook, keeps map[string]store.Keep) {
+// notebooks that stopped anyway. keeps are the cycle's, read once by Poll,
+// and running its listing of running notebooks.
+func (b *Bot) renewKeeps(ctx context.Context, running *runningSet, keeps map[string]store.Keep) {
 	if len(keeps) == 0 {
 		return
 	}
-	byID := make(map[string]lease.Notebook, len(running))
-	for _, nb := range running {
-		byID[nb.ID] = nb
-	}
 	now := b.now()
 	for _, k := range keeps {
-		nb, ok := byID[k.Notebook]
+		nb, ok := running.get(k.Notebook)
 		switch {
 		case !now.Before(k.Until):
 			b.endKeep(ctx, k, "keep-end", "ended", Text{}.Plain("📌 The keep on ").Concat(named(Text{}, lease.Notebook{ID: k.Notebook, Name: k.Name})).

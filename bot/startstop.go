@@ -142,22 +142,15 @@ func (b *Bot) watchStart(ctx context.Context, w store.StartWatch, recorded bool)
 // whose notebook now runs or failed, or that were watched long enough,
 // when the process that started them did not (it stopped, or was killed).
 // running is the cycle's listing of running notebooks.
-func (b *Bot) resumeStarts(ctx context.Context, running []lease.Notebook) {
+func (b *Bot) resumeStarts(ctx context.Context, running *runningSet) {
 	ws, err := b.store.StartWatches(ctx)
 	if err != nil {
 		b.log.Warn("reading the starts to watch failed", "err", err)
 		return
 	}
-	if len(ws) == 0 {
-		return
-	}
-	byID := make(map[string]lease.Notebook, len(running))
-	for _, nb := range running {
-		byID[nb.ID] = nb
-	}
 	now := b.now()
 	for _, w := range ws {
-		cur, ok := byID[w.Notebook]
+		cur, ok := running.get(w.Notebook)
 		var err error
 		if !ok {
 			if cur, err = b.leases.Get(ctx, w.Notebook); err != nil && lease.KindOf(err) != lease.KindNotFound {

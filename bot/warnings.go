@@ -68,10 +68,30 @@ func (b *Bot) Poll(ctx context.Context) error {
 	defer cancel()
 	posts, ends := b.diff(ctx, nbs, open, keeps, now)
 	b.deliver(ctx, posts, ends)
-	b.renewKeeps(ctx, nbs, keeps)
+	running := &runningSet{nbs: nbs}
+	b.renewKeeps(ctx, running, keeps)
 	b.expireApprovals(ctx)
-	b.resumeStarts(ctx, nbs)
+	b.resumeStarts(ctx, running)
 	return nil
+}
+
+// runningSet is a cycle's listing of running notebooks, looked up by ID:
+// the map is built on the first look-up, so a cycle with no keep and no
+// start to watch never builds it.
+type runningSet struct {
+	nbs  []lease.Notebook
+	byID map[string]lease.Notebook
+}
+
+func (r *runningSet) get(id string) (lease.Notebook, bool) {
+	if r.byID == nil {
+		r.byID = make(map[string]lease.Notebook, len(r.nbs))
+		for _, nb := range r.nbs {
+			r.byID[nb.ID] = nb
+		}
+	}
+	nb, ok := r.byID[id]
+	return nb, ok
 }
 
 // diff compares a listing with the open warnings and claims, in the store,
