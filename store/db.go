@@ -569,6 +569,11 @@ func scanWarnings(rows *sql.Rows) ([]Warning, error) {
 // (open, without copies) if it is not known: a button that acts on a stop
 // time (in the home view) needs the warning's outcome to act once.
 func (db *DB) EnsureWarning(ctx context.Context, notebook string, stop time.Time, name string) (Warning, error) {
+	// Almost always the warning is known, named, from the message clicked:
+	// then this is one read, no write.
+	if w, found, err := db.Warning(ctx, notebook, stop); err != nil || found && (w.Name != "" || name == "") {
+		return w, err
+	}
 	err := func() (err error) {
 		defer db.report("ensure_warning", time.Now(), &err)
 		err = db.inTx(ctx, func(tx tx) error {

@@ -549,3 +549,38 @@ func TestSQLiteUpgradeKeepsClaimsAndHistory(t *testing.T) {
 		t.Errorf("history after the upgrade = %+v, %v (new entry ID %d)", es, err, e.ID)
 	}
 }
+
+// EnsureWarning of a warning already known and named reads it and writes
+// nothing; an unknown one is created.
+func TestEnsureWarningOfAKnownWarningWritesNothing(t *testing.T) {
+	var mu sync.Mutex
+	var ops []string
+	db, err := store.Open(context.Background(), store.Options{
+		Path: filepath.Join(t.TempDir(), "leasebot.db"),
+		Observe: func(op string, _ error, _ time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			ops = append(ops, op)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	stop := time.UnixMilli(1_800_000_000_000)
+	for i, want := range []string{"[warning ensure_warning warning]", "[warning]"} {
+		mu.Lock()
+		ops = nil
+		mu.Unlock()
+		w, err := db.EnsureWarning(ctx, "nb", stop, "named")
+		if err != nil || w.Name != "named" || w.Outcome != store.OutcomeOpen {
+			t.Fatalf("EnsureWarning #%d = %+v, %v", i+1, w, err)
+		}
+		mu.Lock()
+		if got := fmt.Sprint(ops); got != want {
+			t.Errorf("EnsureWarning #%d ran %s, want %s", i+1, got, want)
+		}
+		mu.Unlock()
+	}
+}
