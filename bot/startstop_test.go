@@ -402,7 +402,7 @@ channels:
 // watch stays in the store) has its announcement updated by the leader's
 // next cycle, once, however many replicas poll.
 func TestTheLeaderTellsTheEndOfAStartItsStarterLeft(t *testing.T) {
-	w := newStartWorld(t, 300*time.Millisecond)
+	w := newStartWorld(t, time.Second)
 	w.sim.Add(lease.Notebook{Name: "orphaned", Status: lease.StatusStopped})
 	command(w.bot, "U0ADMIN", "C0ML", "start orphaned 2h")
 	ps := postsIn(w.chat.Posts(), "C0ML")
@@ -410,7 +410,7 @@ func TestTheLeaderTellsTheEndOfAStartItsStarterLeft(t *testing.T) {
 		t.Fatalf("want one announcement, got %v", ps)
 	}
 	w.bot.Close() // the starter stops before the notebook runs
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
 	if ups := w.chat.Updates(ps[0]); len(ups) != 0 {
 		t.Fatalf("the starter said %v as it stopped; the leader is to say the end", ups)
 	}

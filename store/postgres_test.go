@@ -597,13 +597,13 @@ func TestPostgresLockRowsRunOut(t *testing.T) {
 	u := storetest.PostgresURL(t)
 	a, b := openPG(t, u), openPG(t, u)
 	for _, db := range []*store.DB{a, b} {
-		store.SetLockTTL(db, 300*time.Millisecond)
+		store.SetLockTTL(db, time.Second) // renewed every 333 ms
 	}
 	unlock, err := a.LockNotebook(bg(t), "held")
 	if err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	short, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	if _, err := b.LockNotebook(short, "held"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a lock held (and renewed) past its time to live was taken: %v", err)
