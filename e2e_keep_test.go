@@ -279,3 +279,28 @@ func lastQuery(sim *simulator.Server, route string) string {
 	}
 	return q
 }
+
+// A start announced by a leasebot that is then stopped (as on SIGTERM) is
+// finished by the leasebot that runs next on the same store: the
+// announcement is updated once the notebook runs, once.
+func TestStartFinishedAfterARestart(t *testing.T) {
+	h := newHarness(t, harnessOptions{extraConfig: startStopChannel, simOptions: func(o *simulator.Options) { o.Transition = 3 * time.Second }})
+	parked := h.sim.Add(lease.Notebook{Name: "across-restart", Status: lease.StatusStopped})
+	h.command(alice, "C0OPS", "start across-restart 2h")
+	announced, ok := h.slack.WaitMessage(func(m slackfake.Message) bool {
+		return m.Channel == "C0OPS" && strings.Contains(m.Text, "started") && strings.Contains(m.Text, parked.ID)
+	}, 10*time.Second)
+	if !ok {
+		t.Fatalf("no start announced; stderr:\n%s", h.stderr.String())
+	}
+	h.restart()
+	if _, ok := h.slack.WaitMessage(func(m slackfake.Message) bool {
+		return m.TS == announced.TS && strings.Contains(m.Text, "running and stops")
+	}, 30*time.Second); !ok {
+		t.Fatalf("the announcement was not updated after the restart; stderr:\n%s", h.stderr.String())
+	}
+	time.Sleep(2 * time.Second) // another cycle
+	if n := h.slack.Calls("chat.update"); n != 1 {
+		t.Errorf("chat.update called %d times, want 1", n)
+	}
+}

@@ -102,6 +102,9 @@ type Bot struct {
 	bg         sync.WaitGroup
 	startWatch time.Duration
 	startPoll  time.Duration
+	// watching holds the starts this process is watching (by their
+	// announcement), so that the leader's cycle does not watch one twice.
+	watching sync.Map
 
 	// widestWarning is the largest warn_before of any warning channel: a
 	// notebook with more time left needs no channel matching at all.

@@ -105,7 +105,13 @@ func (b *Bot) start(ctx context.Context, r *request) result {
 // recorded says the watch is in the store: then, if this process stops
 // first, the leader tells the end instead.
 func (b *Bot) watchStart(ctx context.Context, w store.StartWatch, recorded bool) {
-	ctx, cancel := context.WithTimeout(ctx, b.startWatch)
+	key := w.Conversation + "/" + w.Ref
+	if _, dup := b.watching.LoadOrStore(key, true); dup {
+		return
+	}
+	defer b.watching.Delete(key)
+	// Watched for startWatch from the start, on the core's clock.
+	ctx, cancel := context.WithTimeout(ctx, b.startWatch-b.now().Sub(w.Started))
 	defer cancel()
 	tick := time.NewTicker(b.startPoll)
 	defer tick.Stop()
@@ -140,8 +146,10 @@ func (b *Bot) watchStart(ctx context.Context, w store.StartWatch, recorded bool)
 
 // resumeStarts is the leader's part in starts: it tells the end of those
 // whose notebook now runs or failed, or that were watched long enough,
-// when the process that started them did not (it stopped, or was killed).
-// running is the cycle's listing of running notebooks.
+// when the process that started them did not (it stopped, or was killed),
+// and watches the others itself, as their starter would, so that a start
+// left by a process that stopped is told within moments of its end, not
+// at a later cycle. running is the cycle's listing of running notebooks.
 func (b *Bot) resumeStarts(ctx context.Context, running *runningSet) {
 	ws, err := b.store.StartWatches(ctx)
 	if err != nil {
@@ -157,10 +165,15 @@ func (b *Bot) resumeStarts(ctx context.Context, running *runningSet) {
 				continue // look again next cycle
 			}
 		}
-		if m, done := b.startEnd(w, cur, err); done {
+		switch m, done := b.startEnd(w, cur, err); {
+		case done:
 			b.tellStartEnd(w, true, m)
-		} else if now.Sub(w.Started) >= b.startWatch {
+		case now.Sub(w.Started) >= b.startWatch:
 			b.tellStartEnd(w, true, b.stillStarting(w, cur.Status))
+		default:
+			if _, watched := b.watching.Load(w.Conversation + "/" + w.Ref); !watched {
+				b.background(func(ctx context.Context) { b.watchStart(ctx, w, true) })
+			}
 		}
 	}
 }
