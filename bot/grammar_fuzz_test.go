@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 		"extend nb until 2h", "extend nb 18:30", "extend 2h nb", "extend until 18:00", "extnd nb 2h",
 		"renew nb 2h", "nb 2h", "/notebook extend nb 2h", "extend\u00a0nb\u3000 2h", "extend nb\u200b 2h",
 		"extend nb\x00 2h", "extend \xff\xfe 2h", "extend nb\u202e 2h", "extend " + strings.Repeat("a", 129) + " 2h",
-		strings.Repeat("x", command.MaxInput+1), "extend nb 2h " + strings.Repeat("zz ", 100),
+		strings.Repeat("x", command.MaxInput+1), "extend nb 2h " + strings.Repeat("zz ", 100), "his 0",
 	} {
 		f.Add(s)
 	}

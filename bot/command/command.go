@@ -290,11 +290,20 @@ func (p *Parser) exampleFor(verb string, args []string) string {
 	if s.Example == nil {
 		return Prefix + " " + verb
 	}
-	nb := "my-notebook"
 	if len(args) > 0 && ValidName(args[0]) && !isExtendKeyword(args[0]) {
-		nb = args[0]
+		// The person's own notebook, unless the example then reads
+		// otherwise ("history 0" is a count, and not one that works).
+		if ex := s.Example(args[0]); p.works(ex) {
+			return ex
+		}
 	}
-	return s.Example(nb)
+	return s.Example("my-notebook")
+}
+
+// works reports whether example, a full command, parses.
+func (p *Parser) works(example string) bool {
+	_, err := p.Parse(strings.TrimPrefix(example, Prefix+" "))
+	return err == nil
 }
 
 // suggestVerb finds the verb closest to a mistyped word.
