@@ -19,18 +19,28 @@ func NoArgs(_ *Parser, verb string, args []string) (Command, error) {
 	return Command{}, nil
 }
 
-// NotebookArg reads exactly one notebook ("status my-notebook").
-func NotebookArg(_ *Parser, verb string, args []string) (Command, error) {
-	example := Prefix + " " + verb + " my-notebook"
-	if len(args) == 0 {
-		return Command{}, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
+// leadingNotebook reads the notebook that comes first in args, and returns
+// the words after it. A missing notebook, or a first word that is one of
+// the verb's keywords (reserved says which), is answered with example.
+func leadingNotebook(verb string, args []string, example string, reserved func(string) bool) (string, []string, error) {
+	if len(args) == 0 || reserved != nil && reserved(args[0]) {
+		return "", nil, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
 	}
 	if err := checkName(args[0], example); err != nil {
+		return "", nil, err
+	}
+	return args[0], args[1:], nil
+}
+
+// NotebookArg reads exactly one notebook ("status my-notebook").
+func NotebookArg(_ *Parser, verb string, args []string) (Command, error) {
+	nb, rest, err := leadingNotebook(verb, args, Prefix+" "+verb+" my-notebook", nil)
+	if err != nil {
 		return Command{}, err
 	}
-	c := Command{Verb: verb, Notebook: args[0]}
-	if len(args) > 1 {
-		return Command{}, extraWords(args[1:], c.String())
+	c := Command{Verb: verb, Notebook: nb}
+	if len(rest) > 0 {
+		return Command{}, extraWords(rest, c.String())
 	}
 	return c, nil
 }
@@ -283,12 +293,8 @@ func isSmallInt(s string) bool {
 // ("start my-notebook", "start my-notebook 4h", "start my-notebook for 4h").
 func NotebookAndOptionalDuration(_ *Parser, verb string, args []string) (Command, error) {
 	pre := Prefix + " " + verb + " "
-	example := pre + "my-notebook"
-	if len(args) == 0 || isExtendKeyword(args[0]) {
-		return Command{}, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
-	}
-	nb, rest := args[0], args[1:]
-	if err := checkName(nb, example); err != nil {
+	nb, rest, err := leadingNotebook(verb, args, pre+"my-notebook", isExtendKeyword)
+	if err != nil {
 		return Command{}, err
 	}
 	c := Command{Verb: verb, Notebook: nb}
@@ -355,12 +361,9 @@ func OptionalNotebookAndCount(_ *Parser, verb string, args []string) (Command, e
 // extend, weekdays included) or "off".
 func KeepArgs(_ *Parser, verb string, args []string) (Command, error) {
 	pre := Prefix + " " + verb + " "
-	example := pre + "my-notebook until fri 18:00"
-	if len(args) == 0 || isUntil(args[0]) || strings.EqualFold(args[0], "off") {
-		return Command{}, syntaxErr(example, "Which notebook? Put its name or ID after %s.", verb)
-	}
-	nb, rest := args[0], args[1:]
-	if err := checkName(nb, example); err != nil {
+	nb, rest, err := leadingNotebook(verb, args, pre+"my-notebook until fri 18:00",
+		func(w string) bool { return isUntil(w) || strings.EqualFold(w, "off") })
+	if err != nil {
 		return Command{}, err
 	}
 	c := Command{Verb: verb, Notebook: nb}
