@@ -596,13 +596,21 @@ func (db *DB) Warning(ctx context.Context, notebook string, stop time.Time) (w W
 	rows, err := db.r.QueryContext(ctx, `SELECT `+warningCols+`
 FROM warnings w LEFT JOIN warning_posts p ON p.notebook = w.notebook AND p.stop_ms = w.stop_ms
 WHERE w.notebook = $1 AND w.stop_ms = $2`, notebook, ms(stop))
-	if err == nil {
-		var ws []Warning
-		if ws, err = scanWarnings(rows); err == nil && len(ws) == 1 {
-			return ws[0], true, nil
-		}
+	w, found, err = one(rows, err, scanWarnings)
+	return w, found, db.fail(ctx, fmt.Sprintf("warning %s@%d", notebook, ms(stop)), err)
+}
+
+// one reads the row a query by key found, if it found one, with scan.
+func one[T any](rows *sql.Rows, err error, scan func(*sql.Rows) ([]T, error)) (T, bool, error) {
+	var zero T
+	if err != nil {
+		return zero, false, err
 	}
-	return Warning{}, false, db.fail(ctx, fmt.Sprintf("warning %s@%d", notebook, ms(stop)), err)
+	ts, err := scan(rows)
+	if err != nil || len(ts) == 0 {
+		return zero, false, err
+	}
+	return ts[0], true, nil
 }
 
 // OpenWarnings returns the open warnings with a posted copy whose stop time
@@ -1017,13 +1025,8 @@ func scanKeeps(rows *sql.Rows) ([]Keep, error) {
 func (db *DB) Keep(ctx context.Context, notebook string) (k Keep, found bool, err error) {
 	defer db.report("keep", time.Now(), &err)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+keepCols+` FROM keeps WHERE notebook = $1`, notebook)
-	if err == nil {
-		var ks []Keep
-		if ks, err = scanKeeps(rows); err == nil && len(ks) == 1 {
-			return ks[0], true, nil
-		}
-	}
-	return Keep{}, false, db.fail(ctx, "keep "+notebook, err)
+	k, found, err = one(rows, err, scanKeeps)
+	return k, found, db.fail(ctx, "keep "+notebook, err)
 }
 
 // Keeps returns every keep, by notebook ID.
@@ -1059,13 +1062,8 @@ func scanApprovals(rows *sql.Rows) ([]Approval, error) {
 func (db *DB) Approval(ctx context.Context, id int64) (a Approval, found bool, err error) {
 	defer db.report("approval", time.Now(), &err)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+approvalCols+` FROM approvals WHERE id = $1`, id)
-	if err == nil {
-		var as []Approval
-		if as, err = scanApprovals(rows); err == nil && len(as) == 1 {
-			return as[0], true, nil
-		}
-	}
-	return Approval{}, false, db.fail(ctx, "approval "+strconv.FormatInt(id, 10), err)
+	a, found, err = one(rows, err, scanApprovals)
+	return a, found, db.fail(ctx, "approval "+strconv.FormatInt(id, 10), err)
 }
 
 // PendingApprovals returns every pending request, oldest first.
