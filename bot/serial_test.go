@@ -101,9 +101,7 @@ func TestClickAndCommandOnOneNotebookSerialize(t *testing.T) {
 	w := newWorld(t)
 	nb := w.addRunning("raced", 20*time.Minute)
 	original := w.stop(t, nb.ID)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Extend 1h")
+	p, b := w.warningButton(t, "Extend 1h")
 	w.sim.Inject(simulator.Fault{Route: simulator.RouteRenew, Latency: 500 * time.Millisecond, Times: 1})
 	var wg sync.WaitGroup
 	wg.Add(2)

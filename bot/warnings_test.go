@@ -159,6 +159,18 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// warningButton runs a watcher cycle and returns the first warning posted
+// in C0ML and its button labelled label.
+func (w *world) warningButton(t *testing.T, label string) (posted, bot.Button) {
+	t.Helper()
+	w.poll(t)
+	ps := postsIn(w.chat.Posts(), "C0ML")
+	if len(ps) == 0 {
+		t.Fatal("no warning was posted in C0ML")
+	}
+	return ps[0], button(t, ps[0], label)
+}
+
 func (w *world) poll(t *testing.T) {
 	t.Helper()
 	if err := w.bot.Poll(context.Background()); err != nil {
@@ -263,9 +275,7 @@ func TestClickExtendsOnceFromTheShownStopTime(t *testing.T) {
 	w := newWorld(t)
 	nb := w.addRunning("click-me", 20*time.Minute)
 	shown := w.stop(t, nb.ID)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Extend 1h")
+	p, b := w.warningButton(t, "Extend 1h")
 	w.clk.Advance(3 * time.Minute)
 
 	var wg sync.WaitGroup
@@ -317,9 +327,7 @@ func TestRefusedClickerChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	nb := w.addRunning("guarded", 20*time.Minute)
 	before := w.stop(t, nb.ID)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Extend 4h")
+	p, b := w.warningButton(t, "Extend 4h")
 	r := press(w.bot, testClick{User: "U0BOB", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 	if r == nil || r.InChannel || !strings.Contains(r.Text.String(), "not on this channel") {
 		t.Errorf("refused clicker got %v", r)
@@ -332,9 +340,7 @@ func TestRefusedClickerChangesNothing(t *testing.T) {
 func TestLetItStopSilencesLaterThresholds(t *testing.T) {
 	w := newWorld(t)
 	w.addRunning("let-go", 25*time.Minute)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Let it stop")
+	p, b := w.warningButton(t, "Let it stop")
 	if r := press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value}); r != nil {
 		t.Errorf("dismiss answered %q", r.Text)
 	}
@@ -432,9 +438,7 @@ func TestMalformedClicksAreIgnored(t *testing.T) {
 func TestStaleClickAfterStopTimeMoved(t *testing.T) {
 	w := newWorld(t)
 	nb := w.addRunning("stale", 20*time.Minute)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Extend 1h")
+	p, b := w.warningButton(t, "Extend 1h")
 	later := w.clk.Now().Add(6 * time.Hour)
 	w.sim.SetStop(nb.ID, later)
 	r := press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
@@ -524,9 +528,7 @@ func TestClickExtensionHistoryKeptWhenEndingTheWarningFails(t *testing.T) {
 	w.bot = bot.New(w.opts)
 	t.Cleanup(w.bot.Close)
 	nb := w.addRunning("flaky-store", 20*time.Minute)
-	w.poll(t)
-	p := postsIn(w.chat.Posts(), "C0ML")[0]
-	b := button(t, p, "Extend 1h")
+	p, b := w.warningButton(t, "Extend 1h")
 	fu.n.Store(1)
 	press(w.bot, testClick{User: "U0ALICE", Channel: "C0ML", Ref: p.ref, Action: b.Action, Value: b.Value})
 	if n := w.sim.Count(simulator.RouteRenew); n != 1 {
