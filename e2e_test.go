@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
+	"github.com/leasebot/leasebot/internal/syncbuf"
 	"github.com/leasebot/leasebot/lease"
 	"github.com/leasebot/leasebot/lease/simulator"
 )
@@ -37,23 +36,8 @@ const (
 	adminUser = "U0ADMIN"
 )
 
-// syncBuffer is a bytes.Buffer safe for the bot's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer the test reads while the code writes to it.
+type syncBuffer = syncbuf.Buffer
 
 // harness runs the real `leasebot run` wiring against the fake Slack and the
 // ModelArts simulator.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leasebot/leasebot/bot"
+	"github.com/leasebot/leasebot/internal/syncbuf"
 )
 
 var cet = time.FixedZone("CET", 3600)
@@ -20,23 +20,8 @@ var demoUsers = []User{
 	{ID: "U0BOB", Name: "bob"},
 }
 
-// lockedBuffer is a bytes.Buffer that the test can read while the console writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a buffer the test reads while the code writes to it.
+type lockedBuffer = syncbuf.Buffer
 
 func newTest(in string, o Options) (*Console, *lockedBuffer) {
 	out := &lockedBuffer{}

@@ -1,13 +1,11 @@
 package slackchat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/leasebot/leasebot/bot"
 	"github.com/leasebot/leasebot/bot/slackchat"
 	"github.com/leasebot/leasebot/bot/slackchat/slackfake"
+	"github.com/leasebot/leasebot/internal/syncbuf"
 )
 
 const (
@@ -237,20 +236,5 @@ func TestSlackGoLinesAtDebugLevel(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent log writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a buffer the test reads while the code writes to it.
+type lockedBuffer = syncbuf.Buffer
